@@ -1,0 +1,123 @@
+"""The ModelGraph: everything the rules need to know about one file, built once.
+
+Rules read only this: layers (with their fans), how each layer's output is used (which
+activation follows, what consumes it), which layers a normalization covers, and every
+initializing operation with the layers it reaches. See DESIGN.md, "The model of a file".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from init_lint.findings import Position
+
+
+class Consumer(Enum):
+    """What takes a layer's output (after its activation, if any)."""
+
+    LAYER = "layer"  # another parametric layer: the layer is hidden
+    OUTPUT = "output"  # returned from the model
+    RESIDUAL = "residual"  # added to a skip path
+    GATE = "gate"  # multiplies another tensor (gates, modulation)
+    OTHER = "other"  # attention scores, indexing into something else, ...
+    UNKNOWN = "unknown"  # a call we cannot see into
+
+
+@dataclass(frozen=True)
+class Act:
+    """An activation applied to a layer's output; ``name`` None means none (linear)."""
+
+    name: str | None
+    param: float | None = None
+
+    def describe(self) -> str:
+        from init_lint.knowledge import ACTIVATIONS, format_number
+
+        if self.name is None:
+            return "no activation"
+        info = ACTIVATIONS.get(self.name)
+        label = info.module if info else self.name
+        if self.param is not None and self.name in ("leaky_relu", "prelu", "rrelu", "elu", "celu"):
+            return f"{label}({format_number(self.param)})"
+        return label
+
+
+LINEAR = Act(None)
+UNKNOWN_ACT = Act("?")
+
+
+@dataclass(frozen=True)
+class Use:
+    """One way a layer's output is used, found on one path through ``forward``."""
+
+    act: Act  # UNKNOWN_ACT when an unknown call came first
+    normed: bool  # a normalization sat between the layer and its activation
+    consumer: Consumer
+    next_layer: int | None = None  # the consuming layer, for Consumer.LAYER
+    chain: tuple[int, ...] = ()  # plain rectifier chain ending here (INI005)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A parametric layer (or normalization layer, or raw weight) built in the file."""
+
+    key: int
+    kind: str  # torch.nn class name, or "Parameter" for a raw weight
+    name: str  # for messages: "fc1", "net[0]", "W"
+    start: Position
+    end: Position
+    fan_in: int | None = None  # the true fans (for raw weights: of the matmul)
+    fan_out: int | None = None
+    is_norm: bool = False
+    is_raw: bool = False
+    transposed: bool = False  # raw (in, out) weight used as x @ W: torch's fan_in is shape[1]
+    shape: tuple[int | None, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Arg:
+    """An argument of an init call: its evaluated number or string, and its source."""
+
+    value: float | str | None  # None: not statically known
+    text: str
+    gain_name: str | None = None  # for gain=calculate_gain("relu", p): the name
+    gain_param: float | None = None
+
+
+@dataclass
+class InitSite:
+    """One initializing operation and the tensors it can target."""
+
+    start: Position
+    end: Position
+    function: str  # torch.nn.init name it is or acts as ("zeros_" for .zero_())
+    form: str  # "init_call", "tensor_method", "parameter"
+    args: dict[str, Arg]
+    tensor_text: str  # the tensor argument as written
+    weight_of: set[int] = field(default_factory=set)  # layers whose weight it reaches
+    bias_of: set[int] = field(default_factory=set)
+    other: bool = False  # reaches tensors that are not layer weights (embeddings, ...)
+    unknown: bool = False  # reaches tensors we cannot identify
+    slice: bool = False  # a slice of a tensor (``w.data[a:b].fill_(1)``)
+    scale_text: str | None = None  # for nn.Parameter(torch.randn(...) * s): the scale
+    dispatch: bool = False  # reached through isinstance dispatch / parameter loops
+    zero_module: bool = False  # wrapped in a known zero_module(...) helper
+    node: object = field(default=None, repr=False, compare=False)  # the CST node, for fixes
+
+
+@dataclass
+class ModelGraph:
+    """The facts of one file."""
+
+    layers: dict[int, Layer] = field(default_factory=dict)
+    uses: dict[int, set[Use]] = field(default_factory=dict)
+    normalized: set[int] = field(default_factory=set)
+    init_sites: list[InitSite] = field(default_factory=list)
+    incomplete: bool = False  # analysis gave up (budget): rules stay conservative
+
+    def uses_of(self, key: int) -> set[Use]:
+        return self.uses.get(key, set())
+
+    def explicitly_initialized(self, key: int) -> bool:
+        return any(key in site.weight_of for site in self.init_sites)

@@ -1,0 +1,178 @@
+"""The one engine every front end calls: read -> parse -> analyze -> rules -> noqa.
+
+flake8, the CLI, the fixer and (later) the language server all get their findings from
+here, so they always agree. Files that cannot hold a finding are skipped before parsing
+(``might_have_findings``); every other file is parsed once with libcst, analyzed once into
+a ``ModelGraph``, and every enabled rule runs on that graph.
+
+Bad input never raises out of this module except as ``SourceError``, which carries one
+clear reason and, where known, the line.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+
+from init_lint.analysis import build_graph
+from init_lint.findings import Finding
+from init_lint.rules import ALL_RULES, Options, Rule
+
+#: Tokens without which a file has no init site (and no layer for INI005).
+_INIT_HINT = re.compile(
+    r"_\(|zero|fill_|normal|uniform|orthogonal|glorot|xavier|kaiming|Parameter|constant|ones"
+)
+_LAYER_HINT = re.compile(r"Linear|Conv")
+_NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z][0-9]+(?:[,\s]+[A-Z][0-9]+)*))?", re.I)
+
+
+class SourceError(Exception):
+    """The file cannot be analyzed; ``str()`` is the one-line reason."""
+
+    def __init__(self, reason: str, line: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+
+    def describe(self) -> str:
+        suffix = f" (line {self.line})" if self.line else ""
+        return f"cannot parse: {self.reason}{suffix}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Which codes run, and the rule thresholds.
+
+    ``select``/``ignore`` are code prefixes as in flake8; a rule that is off by default
+    (INI005) runs only when named in full in ``select`` or ``extend_select``.
+    """
+
+    select: tuple[str, ...] = ("INI",)
+    ignore: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
+    options: Options = field(default_factory=Options)
+
+    def enabled(self, rule: type[Rule] | Rule) -> bool:
+        code = rule.code
+        if any(code.startswith(p) for p in self.ignore if p):
+            return False
+        chosen = self.select + self.extend_select
+        if rule.off_by_default:
+            return code in chosen
+        return any(code.startswith(p) for p in chosen)
+
+    def enabled_rules(self) -> list[Rule]:
+        return [rule() for rule in ALL_RULES if self.enabled(rule)]
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: str
+    findings: tuple[Finding, ...] = ()
+    error: str | None = None  # one line: "cannot parse: <reason> (line N)"
+
+
+def decode_source(data: bytes) -> str:
+    """Decode bytes as Python does: BOM, PEP 263 declaration, else UTF-8."""
+    if b"\x00" in data:
+        raise SourceError("binary file (contains NUL bytes)")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        raise SourceError(str(exc)) from None
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        line = data[: getattr(exc, "start", 0)].count(b"\n") + 1 if isinstance(exc, UnicodeDecodeError) else None
+        raise SourceError(f"not valid {encoding} text", line) from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def might_have_findings(text: str, settings: Settings) -> bool:
+    """Cheap test before parsing: no init-like token means no init site."""
+    if _INIT_HINT.search(text):
+        return True
+    return "INI005" in settings.select + settings.extend_select and bool(_LAYER_HINT.search(text))
+
+
+def parse(text: str) -> cst.Module:
+    """Parse with libcst, turning every failure into a ``SourceError``."""
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        raise SourceError(exc.message.splitlines()[0] if exc.message else "syntax error", exc.raw_line) from None
+    except RecursionError:
+        raise SourceError("nested too deeply for the parser") from None
+    except (ValueError, Exception) as exc:  # libcst's native parser raises plain errors too
+        raise SourceError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+
+
+def analyze_module(module: cst.Module, settings: Settings) -> list[Finding]:
+    """Build the graph of a parsed module and run the enabled rules on it."""
+    rules = settings.enabled_rules()
+    if not rules:
+        return []
+    try:
+        graph = build_graph(module)
+    except RecursionError:
+        raise SourceError("nested too deeply to analyze") from None
+    findings: list[Finding] = []
+    for rule in rules:
+        findings.extend(rule.check(graph, settings.options))
+    return sorted(findings, key=Finding.sort_key)
+
+
+def analyze_text(text: str, settings: Settings) -> list[Finding]:
+    """Findings of a source text, before ``# noqa`` (flake8 applies its own)."""
+    if not might_have_findings(text, settings):
+        return []
+    return analyze_module(parse(text), settings)
+
+
+def noqa_codes(line: str) -> frozenset[str] | None:
+    """The codes a ``# noqa`` comment on this line silences; empty set: all of them."""
+    match = _NOQA.search(line)
+    if match is None:
+        return None
+    codes = match.group("codes")
+    if not codes:
+        return frozenset()
+    return frozenset(c.upper() for c in re.split(r"[,\s]+", codes) if c)
+
+
+def apply_noqa(findings: Iterable[Finding], lines: Sequence[str]) -> list[Finding]:
+    """Drop findings silenced by ``# noqa`` as flake8 would (prefix match on codes)."""
+    kept: list[Finding] = []
+    for finding in findings:
+        line = lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""
+        codes = noqa_codes(line)
+        if codes is None or (codes and not any(finding.code.startswith(c) for c in codes)):
+            kept.append(finding)
+    return kept
+
+
+def check_text(text: str, settings: Settings) -> list[Finding]:
+    """Findings of a source text as the CLI reports them (``# noqa`` honoured)."""
+    return apply_noqa(analyze_text(text, settings), text.splitlines())
+
+
+def check_path(path: str | Path, settings: Settings) -> FileResult:
+    """Read, decode and check one file; errors come back as ``FileResult.error``."""
+    name = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return FileResult(name, error=f"cannot read: {exc.strerror or exc}")
+    try:
+        text = decode_source(data)
+        if not text.strip():
+            return FileResult(name)
+        return FileResult(name, tuple(check_text(text, settings)))
+    except SourceError as exc:
+        return FileResult(name, error=exc.describe())
