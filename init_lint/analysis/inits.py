@@ -1,0 +1,134 @@
+"""Init sites: every initializing operation, and the tensors (layers) it reaches.
+
+Forms (DESIGN.md, InitSite): ``nn.init.*_(t, ...)`` under any import style and known
+library twins; in-place tensor methods (``w.data.normal_()``, ``zero_()``, ``fill_()``,
+``uniform_()``); ``nn.Parameter(torch.zeros|ones|full|randn|rand(...) [* scale])``.
+A site executed several times (a loop over ``modules()``, an ``.apply(fn)``, a class
+instantiated twice) is one site whose targets are the union of what it reached.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from init_lint.analysis.graph import Arg, InitSite
+from init_lint.analysis.names import dotted_name
+from init_lint.analysis.state import AnalysisState
+from init_lint.analysis.values import (
+    UNKNOWN,
+    Const,
+    FactoryTensor,
+    Param,
+    TensorRef,
+    Value,
+    options,
+)
+from init_lint.knowledge import INITIALIZERS, TENSOR_INIT_METHODS
+
+
+def _number(value: Value) -> float | str | None:
+    if isinstance(value, Const) and isinstance(value.value, (int, float, str)) and not isinstance(
+            value.value, bool):
+        return value.value
+    return None
+
+
+class InitMixin(AnalysisState):
+    """Records init sites while the interpreter runs."""
+
+    sites_by_node: dict[int, InitSite]
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    def site_for(self, node: cst.Call, function: str, form: str, args: dict[str, Arg],
+                 tensor_text: str) -> InitSite:
+        site = self.sites_by_node.get(id(node))
+        if site is None:
+            start, end = self.span(node)
+            site = InitSite(start, end, function, form, args, tensor_text, node=node)
+            self.sites_by_node[id(node)] = site
+            self.graph.init_sites.append(site)
+        if self.dispatch:
+            site.dispatch = True
+        return site
+
+    def make_args(self, function: str, arg_values: list[Value], arg_nodes: list[cst.Arg],
+                  kwargs: dict[str, Value]) -> dict[str, Arg]:
+        """Name every argument after the tensor as the torch function names it."""
+        names = INITIALIZERS[function].positional if function in INITIALIZERS else ()
+        result: dict[str, Arg] = {}
+        positional = [a for a in arg_nodes if a.keyword is None and not a.star]
+        for name, value, node in zip(names, arg_values[1:], positional[1:]):
+            result[name] = self._arg(value, node.value)
+        for node in arg_nodes:
+            if node.keyword is not None:
+                result[node.keyword.value] = self._arg(kwargs.get(node.keyword.value, UNKNOWN),
+                                                       node.value)
+        return result
+
+    def _arg(self, value: Value, node: cst.BaseExpression) -> Arg:
+        gain_name: str | None = None
+        gain_param: float | None = None
+        if isinstance(node, cst.Call):
+            callee = dotted_name(node.func) or ""
+            if callee.endswith("calculate_gain") and node.args:
+                first = node.args[0].value
+                if isinstance(first, cst.SimpleString):
+                    gain_name = first.evaluated_value if isinstance(
+                        first.evaluated_value, str) else None
+                if len(node.args) > 1:
+                    p = _number(self.evaluate_quiet(node.args[1].value))
+                    gain_param = float(p) if isinstance(p, (int, float)) else None
+        return Arg(_number(value), self.code(node), gain_name, gain_param)
+
+    def evaluate_quiet(self, node: cst.BaseExpression) -> Value:
+        return UNKNOWN  # overridden by the interpreter
+
+    def add_targets(self, site: InitSite, tensor: Value) -> None:
+        for option in options(tensor):
+            if isinstance(option, TensorRef):
+                if option.sliced:
+                    site.slice = True
+                elif option.role in ("layer", "norm", "raw") and option.attr == "weight":
+                    site.weight_of.add(option.owner)
+                elif option.role in ("layer", "norm") and option.attr == "bias":
+                    site.bias_of.add(option.owner)
+                else:
+                    site.other = True
+            elif isinstance(option, Param):
+                site.weight_of.add(option.key)
+            elif isinstance(option, FactoryTensor):
+                option.site = site
+            else:
+                site.unknown = True
+
+    def init_call(self, function: str, arg_values: list[Value], kwargs: dict[str, Value],
+                  node: cst.Call) -> Value:
+        """``nn.init.<function>(tensor, ...)``: returns the tensor, as torch does."""
+        tensor = arg_values[0] if arg_values else kwargs.get("tensor", UNKNOWN)
+        tensor_node = node.args[0].value if node.args else node
+        args = self.make_args(function, arg_values, list(node.args), kwargs)
+        site = self.site_for(node, function, "init_call", args, self.code(tensor_node))
+        self.add_targets(site, tensor)
+        return tensor
+
+    def tensor_method_init(self, method: str, receiver: Value, arg_values: list[Value],
+                           kwargs: dict[str, Value], node: cst.Call) -> Value:
+        """``w.data.normal_(0, 0.02)``, ``w.zero_()``, ``w.fill_(v)``, ``w.uniform_(a, b)``."""
+        function = TENSOR_INIT_METHODS[method]
+        receiver_node = node.func.value if isinstance(node.func, cst.Attribute) else node
+        names = {"normal_": ("mean", "std"), "uniform_": ("a", "b"), "constant_": ("val",)}.get(
+            function, ())
+        args: dict[str, Arg] = {}
+        positional = [a for a in node.args if a.keyword is None]
+        for name, value, arg_node in zip(names, arg_values, positional):
+            args[name] = self._arg(value, arg_node.value)
+        for arg_node in node.args:
+            if arg_node.keyword is not None:
+                key = {"from": "a", "to": "b", "value": "val"}.get(
+                    arg_node.keyword.value, arg_node.keyword.value)
+                args[key] = self._arg(kwargs.get(arg_node.keyword.value, UNKNOWN), arg_node.value)
+        site = self.site_for(node, function, "tensor_method", args, self.code(receiver_node))
+        self.add_targets(site, receiver)
+        return receiver

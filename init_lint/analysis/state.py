@@ -1,0 +1,97 @@
+"""Shared state of one file's analysis: the graph being built, positions, layer records.
+
+The interpreter's parts (``layers``, ``flow``, ``inits``) are mixins over this state, so
+the graph is built in one pass over the file without any part walking the CST again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.metadata import CodeRange
+
+from init_lint.analysis.graph import Consumer, Layer, ModelGraph, Use
+from init_lint.analysis.values import ModuleObj
+from init_lint.findings import Position
+
+
+class BudgetExceeded(Exception):
+    """The file is too large or too recursive to finish; the analysis stays conservative."""
+
+
+@dataclass
+class LayerRecord:
+    """Mutable facts about a layer while the file is being interpreted."""
+
+    key: int
+    kind: str
+    node: cst.CSTNode
+    name: str | None = None
+    fan_in: int | None = None
+    fan_out: int | None = None
+    is_norm: bool = False
+    is_raw: bool = False
+    used_as_weight: bool = False
+    transposed: bool | None = None  # raw weights: x @ W (True), F.linear (False)
+    shape: tuple[int | None, ...] | None = None
+
+
+class AnalysisState:
+    """Fields every part of the interpreter reads and writes."""
+
+    STEP_BUDGET = 400_000
+
+    def __init__(self, module: cst.Module, positions: dict[cst.CSTNode, CodeRange]) -> None:
+        self.module = module
+        self.positions = positions
+        self.graph = ModelGraph()
+        self.records: dict[int, LayerRecord] = {}
+        self.node_keys: dict[int, int] = {}
+        self.container_stack: list[ModuleObj] = []
+        self.normalizing: list[ModuleObj] = []
+        self.uncertain = 0  # depth of branches whose condition is unknown
+        self.dispatch = 0  # depth of loops over modules()/parameters() and .apply()
+        self.steps = 0
+
+    def tick(self) -> None:
+        self.steps += 1
+        if self.steps > self.STEP_BUDGET:
+            raise BudgetExceeded
+
+    def span(self, node: cst.CSTNode) -> tuple[Position, Position]:
+        rng = self.positions.get(node)
+        if rng is None:
+            return Position(0, 0), Position(0, 0)
+        return (Position(rng.start.line, rng.start.column),
+                Position(rng.end.line, rng.end.column))
+
+    def key_for(self, node: cst.CSTNode, kind: str, **facts: object) -> int:
+        """One key per construction site: every evaluation of it is the same layer."""
+        key = self.node_keys.get(id(node))
+        if key is None:
+            key = len(self.node_keys) + 1
+            self.node_keys[id(node)] = key
+            record = LayerRecord(key, kind, node)
+            for name, value in facts.items():
+                setattr(record, name, value)
+            self.records[key] = record
+        return key
+
+    def record_use(self, key: int, use: Use) -> None:
+        self.graph.uses.setdefault(key, set()).add(use)
+
+    def finish_layers(self) -> None:
+        """Turn the records into the graph's frozen layers (raw params only if weights)."""
+        for key, rec in self.records.items():
+            if rec.is_raw and not rec.used_as_weight:
+                continue
+            start, end = self.span(rec.node)
+            self.graph.layers[key] = Layer(
+                key=key, kind=rec.kind, name=rec.name or f"line {start.line}", start=start,
+                end=end, fan_in=rec.fan_in, fan_out=rec.fan_out, is_norm=rec.is_norm,
+                is_raw=rec.is_raw, transposed=bool(rec.transposed), shape=rec.shape,
+            )
+
+
+__all__ = ["AnalysisState", "BudgetExceeded", "Consumer", "LayerRecord"]
