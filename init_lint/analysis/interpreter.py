@@ -475,6 +475,8 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
     def assign(self, target: cst.BaseExpression, value: Value, frame: Frame) -> None:
         if isinstance(target, cst.Name):
             frame.local[target.value] = value
+            if not isinstance(value, Tensor):
+                self.name_modules(value, target.value)
         elif isinstance(target, (cst.Tuple, cst.List)):
             items = self.unpack(value, len(target.elements))
             for element, item in zip(target.elements, items):
