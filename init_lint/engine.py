@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
+from flake8.defaults import NOQA_INLINE_REGEXP
 
 from init_lint.analysis import build_graph
 from init_lint.findings import Finding
@@ -29,7 +30,7 @@ _INIT_HINT = re.compile(
     r"_\(|zero|fill_|normal|uniform|orthogonal|glorot|xavier|kaiming|Parameter|constant|ones"
 )
 _LAYER_HINT = re.compile(r"Linear|Conv")
-_NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z][0-9]+(?:[,\s]+[A-Z][0-9]+)*))?", re.I)
+_NOQA = NOQA_INLINE_REGEXP  # flake8's own: the CLI silences exactly what flake8 does
 
 
 class SourceError(Exception):
@@ -143,7 +144,7 @@ def noqa_codes(line: str) -> frozenset[str] | None:
     codes = match.group("codes")
     if not codes:
         return frozenset()
-    return frozenset(c.upper() for c in re.split(r"[,\s]+", codes) if c)
+    return frozenset(c.upper() for c in re.split(r"[,\s]+", codes.strip()) if c)
 
 
 def apply_noqa(findings: Iterable[Finding], lines: Sequence[str]) -> list[Finding]:

@@ -35,6 +35,14 @@ def tensor_origins(value: Value) -> frozenset[Origin]:
     return frozenset(found)
 
 
+def tensor_ancestors(value: Value) -> frozenset[int]:
+    found: set[int] = set()
+    for option in options(value):
+        if isinstance(option, Tensor):
+            found |= option.ancestors
+    return frozenset(found)
+
+
 def _is_rectifier(act: Act | None) -> bool:
     if act is None or act.name is None:
         return False
@@ -65,7 +73,8 @@ class FlowMixin(AnalysisState):
                 candidate = (origin.chain + (origin.key,))[-_CHAIN_CAP:]
                 if len(candidate) > len(chain):
                     chain = candidate
-        return Tensor(frozenset({Origin(key, None, False, chain)}))
+        ancestors = tensor_ancestors(inputs) | {o.key for o in tensor_origins(inputs)}
+        return Tensor(frozenset({Origin(key, None, False, chain)}), frozenset(ancestors))
 
     def apply_activation(self, act: Act, value: Value) -> Value:
         if not isinstance(value, Tensor):
@@ -73,7 +82,7 @@ class FlowMixin(AnalysisState):
         return Tensor(frozenset(
             o if o.act is not None else Origin(o.key, act, o.normed, o.chain)
             for o in value.origins
-        ))
+        ), value.ancestors)
 
     def apply_norm(self, value: Value) -> Value:
         """A normalization: marks the enclosing modules normalizing and the origins normed."""
@@ -84,14 +93,14 @@ class FlowMixin(AnalysisState):
             return EMPTY_TENSOR
         return Tensor(frozenset(
             Origin(o.key, o.act, True, o.chain) if o.act is None else o for o in value.origins
-        ))
+        ), value.ancestors)
 
     def merge_tensors(self, values: list[Value]) -> Tensor:
         """Concatenation and other unions that keep every origin flowing."""
         found: set[Origin] = set()
         for v in values:
             found |= tensor_origins(v)
-        return Tensor(frozenset(found))
+        return Tensor(frozenset(found), frozenset().union(*[tensor_ancestors(v) for v in values]))
 
     def add(self, left: Value, right: Value) -> Value:
         """``a + b``: a sum of two fresh projections flows on; otherwise a residual."""
@@ -99,7 +108,9 @@ class FlowMixin(AnalysisState):
         if not lo and not ro:
             return left if isinstance(left, Tensor) else right if isinstance(right, Tensor) else left
         if lo and ro and all(o.act is None for o in lo | ro):
-            return Tensor(lo | ro)
+            la, ra = tensor_ancestors(left), tensor_ancestors(right)
+            if not ({o.key for o in lo} & ra or {o.key for o in ro} & la):
+                return Tensor(lo | ro, la | ra)  # a sum of two projections of other inputs
         for side, other in ((left, right), (right, left)):
             if tensor_origins(side) and self._is_bias_like(other):
                 return side

@@ -57,7 +57,9 @@ from init_lint.analysis.values import (
     TypeOf,
     Value,
     choice,
+    is_soft,
     options,
+    soften,
 )
 from init_lint.knowledge import (
     ACTIVATION_FUNCTIONS,
@@ -175,10 +177,6 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
         for cls in self.classes:
             for node in _names_in(cls.node.body):
                 if node in names and node != cls.name:
-                    used.add(node)
-        for func in (v for v in self.globals.values() if isinstance(v, FuncRef)):
-            for node in _names_in(func.node):
-                if node in names:
                     used.add(node)
         return used
 
@@ -619,7 +617,7 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
             elif name in kwargs:
                 local[name] = kwargs[name]
             elif param.default is not None:
-                local[name] = self.evaluate(param.default, self.frames[0])
+                local[name] = soften(self.evaluate(param.default, self.frames[0]))
             else:
                 local[name] = UNKNOWN
         for param in params.kwonly_params:
@@ -627,7 +625,7 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
             if name in kwargs:
                 local[name] = kwargs[name]
             elif param.default is not None:
-                local[name] = self.evaluate(param.default, self.frames[0])
+                local[name] = soften(self.evaluate(param.default, self.frames[0]))
             else:
                 local[name] = UNKNOWN
         if isinstance(params.star_arg, cst.Param):
@@ -837,11 +835,11 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
             value = self.evaluate(node.expression, frame)
             if isinstance(value, Const) and isinstance(value.value, (int, float, bool)):
                 if isinstance(node.operator, cst.Minus):
-                    return Const(-value.value)
+                    return Const(-value.value, value.soft)
                 if isinstance(node.operator, cst.Plus):
                     return value
                 if isinstance(node.operator, cst.Not):
-                    return Const(not value.value)
+                    return Const(not value.value, value.soft)
             if isinstance(node.operator, cst.Not):
                 truth = self.truth(value)
                 return Const(not truth) if truth is not None else UNKNOWN
@@ -1007,6 +1005,8 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
         return choice([left, right]) if not is_and else UNKNOWN
 
     def truth(self, value: Value) -> bool | None:
+        if isinstance(value, Const) and value.soft:
+            return None
         if isinstance(value, Const):
             return bool(value.value) if not isinstance(value.value, range) else bool(value.value)
         if isinstance(value, (ModuleObj, QName, ClassRef, FuncRef, TensorRef, Param)):
@@ -1019,15 +1019,17 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
     def compare(self, node: cst.Comparison, frame: Frame) -> Value:
         left = self.evaluate(node.left, frame)
         result: bool | None = True
+        soft = False
         for target in node.comparisons:
             right = self.evaluate(target.comparator, frame)
+            soft = soft or is_soft(left, right) or is_soft(*_type_operands(left, right))
             outcome = self.compare_one(target.operator, left, right)
             if outcome is False:
-                return Const(False)
+                return Const(False, soft)
             if outcome is None:
                 result = None
             left = right
-        return Const(result) if result is not None else UNKNOWN
+        return Const(result, soft) if result is not None else UNKNOWN
 
     def compare_one(self, op: cst.BaseCompOp, left: Value, right: Value) -> bool | None:
         if isinstance(op, (cst.Is, cst.IsNot)):
@@ -1166,12 +1168,17 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
             fn = _BINOPS.get(type(op)) if op is not None else None
             if fn is not None:
                 try:
-                    return Const(fn(left.value, right.value))
+                    return Const(fn(left.value, right.value), is_soft(left, right))
                 except Exception:
                     return UNKNOWN
             return UNKNOWN
         if isinstance(left, FactoryTensor) or isinstance(right, FactoryTensor):
-            return self.scale_factory(op, left, right)
+            other = right if isinstance(left, FactoryTensor) else left
+            if isinstance(op, (cst.Multiply, cst.Divide)) and not isinstance(
+                    other, (Tensor, Param, TensorRef, FactoryTensor)):
+                return self.scale_factory(op, left, right)
+            left = EMPTY_TENSOR if isinstance(left, FactoryTensor) else left
+            right = EMPTY_TENSOR if isinstance(right, FactoryTensor) else right
         if isinstance(op, (cst.Add, cst.Subtract)):
             if isinstance(left, ListObj) and isinstance(right, ListObj):
                 return ListObj(left.items + right.items, left.module_list)
@@ -1727,6 +1734,10 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
         return self.unknown_call(args)
 
 
+def _type_operands(*values: Value) -> list[Value]:
+    return [v.of for v in values if isinstance(v, TypeOf)]
+
+
 def _weight_dim(kind: str) -> int | None:
     if kind.startswith(("Linear", "LazyLinear")):
         return 2
@@ -1750,6 +1761,8 @@ def _names_in(node: object) -> Iterator[str]:
             stack.extend(current)
         elif isinstance(current, cst.Name):
             yield current.value
+        elif isinstance(current, cst.Annotation):
+            continue
         elif isinstance(current, cst.CSTNode):
             stack.extend(current.children)
 

@@ -143,6 +143,7 @@ class LayerMixin(AnalysisState):
             has_bias = not (isinstance(kwargs.get("bias"), Const)
                             and kwargs["bias"] == Const(False))
             if isinstance(affine, Const) and affine.value is False:
+                self.records[key].is_other = True
                 return OtherMod(kind, key, normalizing=True)
             return LayerMod(key, kind, has_bias)
         if kind in ACTIVATION_MODULES:
@@ -158,7 +159,7 @@ class LayerMixin(AnalysisState):
             if args and isinstance(args[0], DictObj):
                 return DictObj(dict(args[0].items), module_dict=True)
             return DictObj({}, module_dict=True)
-        key = self.key_for(node, kind)
+        key = self.key_for(node, kind, is_other=True)
         if kind in ("TransformerEncoderLayer", "TransformerDecoderLayer"):
             return OtherMod(kind, key, normalizing=True)
         return OtherMod(kind, key)

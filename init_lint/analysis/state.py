@@ -32,6 +32,7 @@ class LayerRecord:
     fan_out: int | None = None
     is_norm: bool = False
     is_raw: bool = False
+    is_other: bool = False  # a module we do not judge (Embedding, LSTM, attention, ...)
     used_as_weight: bool = False
     transposed: bool | None = None  # raw weights: x @ W (True), F.linear (False)
     shape: tuple[int | None, ...] | None = None
@@ -84,7 +85,7 @@ class AnalysisState:
     def finish_layers(self) -> None:
         """Turn the records into the graph's frozen layers (raw params only if weights)."""
         for key, rec in self.records.items():
-            if rec.is_raw and not rec.used_as_weight:
+            if rec.is_other or (rec.is_raw and not rec.used_as_weight):
                 continue
             start, end = self.span(rec.node)
             self.graph.layers[key] = Layer(

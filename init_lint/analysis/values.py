@@ -33,9 +33,22 @@ UNKNOWN = _Unknown()
 
 @dataclass(frozen=True)
 class Const(Value):
-    """A statically known Python value (number, string, bool, None, tuple of those)."""
+    """A statically known Python value (number, string, bool, None, tuple of those).
+
+    ``soft``: it comes from a parameter's default (a config flag). It still gives shapes
+    and loop counts, but a branch on it is a runtime choice: both branches are possible.
+    """
 
     value: object
+    soft: bool = field(default=False, compare=False)
+
+
+def soften(value: Value) -> Value:
+    return Const(value.value, soft=True) if isinstance(value, Const) else value
+
+
+def is_soft(*values: Value) -> bool:
+    return any(isinstance(v, Const) and v.soft for v in values)
 
 
 NONE = Const(None)
@@ -213,7 +226,11 @@ class Origin:
 
 @dataclass(frozen=True)
 class Tensor(Value):
+    """A tensor in ``forward``: the layer outputs it carries, and every layer whose output
+    went into computing it (``ancestors``: tells a residual stream from a fresh branch)."""
+
     origins: frozenset[Origin] = frozenset()
+    ancestors: frozenset[int] = frozenset()
 
 
 EMPTY_TENSOR = Tensor()
@@ -262,16 +279,18 @@ def choice(values: list[Value] | tuple[Value, ...]) -> Value:
     """Join values: merge tensors, flatten choices, drop duplicates."""
     flat: list[Value] = []
     origins: set[Origin] = set()
+    ancestors: set[int] = set()
     tensors = 0
     for v in values:
         for o in v.options if isinstance(v, Choice) else (v,):
             if isinstance(o, Tensor):
                 tensors += 1
                 origins |= o.origins
+                ancestors |= o.ancestors
             elif not any(o is f or (type(o) is type(f) and o == f) for f in flat):
                 flat.append(o)
     if tensors:
-        flat.append(Tensor(frozenset(origins)))
+        flat.append(Tensor(frozenset(origins), frozenset(ancestors)))
     if len(flat) == 1:
         return flat[0]
     if len(flat) > 24:
