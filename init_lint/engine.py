@@ -11,9 +11,11 @@ clear reason and, where known, the line.
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 import tokenize
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,8 +104,32 @@ def might_have_findings(text: str, settings: Settings) -> bool:
     return "INI005" in settings.select + settings.extend_select and bool(_LAYER_HINT.search(text))
 
 
+def check_nesting_depth(text: str) -> None:
+    """Refuse, as ``SourceError``, source nested deeper than CPython's parser allows.
+
+    libcst's native parser has no depth guard: a few thousand nested brackets or a long
+    chain of unary operators overflow its stack and kill the whole process (SIGSEGV, which
+    no ``except`` catches), and deep nesting it survives costs it seconds. CPython's
+    parser stops cleanly at 200 nested brackets and ~3000 levels, so its verdict on depth
+    comes first. Its other syntax errors are left to libcst, which also reads syntax newer
+    than the running interpreter.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings about the user's code
+            ast.parse(text)
+    except SyntaxError as exc:
+        if exc.msg and exc.msg.startswith("too many"):  # "too many nested parentheses"
+            raise SourceError(exc.msg, exc.lineno) from None
+    except (RecursionError, MemoryError):
+        raise SourceError("nested too deeply for the parser") from None
+    except ValueError:
+        pass
+
+
 def parse(text: str) -> cst.Module:
     """Parse with libcst, turning every failure into a ``SourceError``."""
+    check_nesting_depth(text)
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
