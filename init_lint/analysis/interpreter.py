@@ -53,6 +53,7 @@ from init_lint.analysis.values import (
     SuperRef,
     Tensor,
     TensorRef,
+    TransformerLayerMod,
     TupleV,
     TypeOf,
     Value,
@@ -313,6 +314,9 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
     def exec_small(self, node: cst.BaseSmallStatement, frame: Frame) -> None:
         if isinstance(node, cst.Assign):
             value = self.evaluate(node.value, frame)
+            if frame.local is self.globals and isinstance(value, QName) and isinstance(
+                    node.value, (cst.Name, cst.Attribute)):
+                value = UNKNOWN  # `init = nn.init`: a stated limit, as for libcst (silent)
             for target in node.targets:
                 self.assign(target.target, value, frame)
         elif isinstance(node, cst.AnnAssign):
@@ -533,6 +537,9 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
                 rec = self.records[opt.key]
                 if rec.name is None:
                     rec.name = path
+            elif isinstance(opt, TransformerLayerMod):
+                for item_name, item in opt.named_children():
+                    self.name_modules(item, f"{path}.{item_name}")
             elif isinstance(opt, SeqMod):
                 for item, item_name in zip(opt.items, opt.names):
                     sep = f"[{item_name}]" if item_name.isdigit() else f".{item_name}"
@@ -670,6 +677,8 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
                 self.apply_norm(EMPTY_TENSOR)
                 self.container_stack.pop()
             return self.unknown_call(args + list(kwargs.values()))
+        if isinstance(module, TransformerLayerMod):
+            return self.run_transformer_layer(module, x)
         if isinstance(module, SeqMod):
             self.container_stack.append(module)
             try:
@@ -694,6 +703,22 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
                 self.container_stack.pop()
         return self.unknown_call(args + list(kwargs.values()))
 
+    def run_transformer_layer(self, layer: TransformerLayerMod, x: Value) -> Value:
+        """What PyTorch's transformer layer does with its input, as pairing sees it."""
+        self.container_stack.append(layer)
+        try:
+            self.consume(x, Consumer.OTHER)  # attention's in-projection (a raw weight)
+            attended = self.apply_layer(layer.out_proj.key, EMPTY_TENSOR)
+            self.consume(attended, Consumer.RESIDUAL)
+            hidden = self.apply_norm(EMPTY_TENSOR)
+            hidden = self.apply_layer(layer.linear1.key, hidden)
+            hidden = self.apply_activation(layer.activation.act, hidden)
+            hidden = self.apply_layer(layer.linear2.key, hidden)
+            self.consume(hidden, Consumer.RESIDUAL)
+            return self.apply_norm(EMPTY_TENSOR)
+        finally:
+            self.container_stack.pop()
+
     def modules_of(self, root: Value) -> list[Value]:
         """``root.modules()``: the root and every submodule, depth first, once each."""
         found: list[Value] = []
@@ -717,6 +742,8 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
         return found
 
     def children_of(self, module: Value) -> list[Value]:
+        if isinstance(module, TransformerLayerMod):
+            return module.children()
         if isinstance(module, SeqMod):
             return list(module.items)
         if isinstance(module, Instance):
@@ -761,6 +788,9 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
                     result.append(TupleV((UNKNOWN, TensorRef(opt.key, "?", "other", None))))
                 elif isinstance(opt, SeqMod):
                     for item, name in zip(opt.items, opt.names):
+                        walk(item, f"{prefix}{name}.", seen)
+                elif isinstance(opt, TransformerLayerMod):
+                    for name, item in opt.named_children():
                         walk(item, f"{prefix}{name}.", seen)
                 elif isinstance(opt, Instance):
                     for name, attr in opt.attrs.items():
@@ -1257,6 +1287,13 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
             if name in _MODULE_METHODS:
                 return MethodOf(value, name)
             return TensorRef(value.key, name, "other", None)
+        if isinstance(value, TransformerLayerMod):
+            for child_name, child in value.named_children():
+                if child_name == name:
+                    return child
+            if name in _MODULE_METHODS:
+                return MethodOf(value, name)
+            return UNKNOWN
         if isinstance(value, (SeqMod,)):
             if name in value.names:
                 return value.items[value.names.index(name)]
@@ -1434,11 +1471,10 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
         if kind is not None:
             if "." in name[len("torch.nn."):] and not name.startswith("torch.nn.modules."):
                 return self.unknown_call(args + list(kwargs.values()))
-            module = self.construct(kind, args, kwargs, node)
-            if kind in ("TransformerEncoderLayer", "TransformerDecoderLayer"):
-                act = self.string_activation(kwargs.get("activation", Const("relu")))
-                del act
-            return module
+            if kind in ("TransformerEncoder", "TransformerDecoder") and args:
+                layer = args[0]  # deep-copied num_layers times: the same layers, repeated
+                return SeqMod([layer, layer], ["layers.0", "layers.1"])
+            return self.construct(kind, args, kwargs, node)
         if name.startswith(("torch.", "math.")):
             tensors = [a for a in args if isinstance(a, Tensor)]
             if tensors and name.startswith("torch."):

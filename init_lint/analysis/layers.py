@@ -15,6 +15,8 @@ from init_lint.analysis.graph import Act
 from init_lint.analysis.state import AnalysisState
 from init_lint.analysis.values import (
     UNKNOWN,
+    QName,
+    TransformerLayerMod,
     ActMod,
     Const,
     DictObj,
@@ -28,6 +30,7 @@ from init_lint.analysis.values import (
     options,
 )
 from init_lint.knowledge import (
+    ACTIVATION_FUNCTIONS,
     ACTIVATION_MODULES,
     ACTIVATIONS,
     LAYER_MODULES,
@@ -159,10 +162,38 @@ class LayerMixin(AnalysisState):
             if args and isinstance(args[0], DictObj):
                 return DictObj(dict(args[0].items), module_dict=True)
             return DictObj({}, module_dict=True)
-        key = self.key_for(node, kind, is_other=True)
         if kind in ("TransformerEncoderLayer", "TransformerDecoderLayer"):
-            return OtherMod(kind, key, normalizing=True)
+            return self.transformer_layer(kind, args, kwargs, node)
+        key = self.key_for(node, kind, is_other=True)
         return OtherMod(kind, key)
+
+    def transformer_layer(self, kind: str, args: list[Value], kwargs: dict[str, Value],
+                          node: cst.Call) -> TransformerLayerMod:
+        """``nn.TransformerEncoderLayer``: its feed-forward linear1 -> activation (PyTorch's
+        string activation, ReLU by default) -> linear2, inside two LayerNorms."""
+        bound = bind_arguments(("d_model", "nhead", "dim_feedforward", "dropout", "activation"),
+                               args, kwargs)
+        d_model = const_int(bound.get("d_model"))
+        hidden = const_int(bound.get("dim_feedforward", Const(2048)))
+        activation = bound.get("activation", Const("relu"))
+        act = self.string_activation(activation)
+        if act is None:
+            act = Act("?")
+            for option in options(activation):
+                if isinstance(option, QName) and option.name in ACTIVATION_FUNCTIONS:
+                    act = Act(ACTIVATION_FUNCTIONS[option.name])
+        attention = OtherMod("MultiheadAttention", self.key_for(node, "MultiheadAttention",
+                                                                 "self_attn", is_other=True))
+        out_proj = LayerMod(self.key_for(node, "Linear", "out_proj", fan_in=d_model,
+                                         fan_out=d_model, shape=(d_model, d_model)), "Linear")
+        linear1 = LayerMod(self.key_for(node, "Linear", "linear1", fan_in=d_model,
+                                        fan_out=hidden, shape=(hidden, d_model)), "Linear")
+        linear2 = LayerMod(self.key_for(node, "Linear", "linear2", fan_in=hidden,
+                                        fan_out=d_model, shape=(d_model, hidden)), "Linear")
+        norms = [LayerMod(self.key_for(node, "LayerNorm", f"norm{i}", is_norm=True), "LayerNorm")
+                 for i in (1, 2)]
+        return TransformerLayerMod(kind, attention, out_proj, linear1, ActMod(act, "?"), linear2,
+                                   norms)
 
     def activation_from_module(self, kind: str, args: list[Value],
                                kwargs: dict[str, Value]) -> Act:

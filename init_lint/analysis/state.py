@@ -48,7 +48,7 @@ class AnalysisState:
         self.positions = positions
         self.graph = ModelGraph()
         self.records: dict[int, LayerRecord] = {}
-        self.node_keys: dict[int, int] = {}
+        self.node_keys: dict[tuple[int, str], int] = {}
         self.container_stack: list[ModuleObj] = []
         self.normalizing: list[ModuleObj] = []
         self.uncertain = 0  # depth of branches whose condition is unknown
@@ -67,12 +67,13 @@ class AnalysisState:
         return (Position(rng.start.line, rng.start.column),
                 Position(rng.end.line, rng.end.column))
 
-    def key_for(self, node: cst.CSTNode, kind: str, **facts: object) -> int:
-        """One key per construction site: every evaluation of it is the same layer."""
-        key = self.node_keys.get(id(node))
+    def key_for(self, node: cst.CSTNode, kind: str, sub: str = "", **facts: object) -> int:
+        """One key per construction site (and ``sub``-layer of a torch container built
+        there): every evaluation of it is the same layer."""
+        key = self.node_keys.get((id(node), sub))
         if key is None:
             key = len(self.node_keys) + 1
-            self.node_keys[id(node)] = key
+            self.node_keys[(id(node), sub)] = key
             record = LayerRecord(key, kind, node)
             for name, value in facts.items():
                 setattr(record, name, value)

@@ -102,6 +102,28 @@ class OtherMod(ModuleObj):
 
 
 @dataclass(eq=False)
+class TransformerLayerMod(ModuleObj):
+    """``nn.TransformerEncoderLayer``/``DecoderLayer``: attention, then a feed-forward
+    block linear1 -> activation -> linear2, with LayerNorms (always normalized)."""
+
+    kind: str
+    self_attn: OtherMod
+    out_proj: LayerMod
+    linear1: LayerMod
+    activation: ActMod
+    linear2: LayerMod
+    norms: list[LayerMod]
+
+    def children(self) -> list[Value]:
+        return [self.self_attn, self.out_proj, self.linear1, self.linear2, *self.norms]
+
+    def named_children(self) -> list[tuple[str, Value]]:
+        return [("self_attn", self.self_attn), ("self_attn.out_proj", self.out_proj),
+                ("linear1", self.linear1), ("linear2", self.linear2),
+                ("norm1", self.norms[0]), ("norm2", self.norms[1])]
+
+
+@dataclass(eq=False)
 class SeqMod(ModuleObj):
     """``nn.Sequential``: applies its items in order."""
 
