@@ -50,6 +50,15 @@ def _is_rectifier(act: Act | None) -> bool:
     return info is not None and info.family is Family.RECTIFIER
 
 
+def _plain_tensor(left: Value, right: Value) -> Value:
+    """The result of arithmetic on values that carry no layer output."""
+    from init_lint.analysis.values import UNKNOWN
+
+    if isinstance(left, Tensor) or isinstance(right, Tensor):
+        return EMPTY_TENSOR
+    return UNKNOWN
+
+
 class FlowMixin(AnalysisState):
     """Tensor operations of the interpreter."""
 
@@ -106,7 +115,7 @@ class FlowMixin(AnalysisState):
         """``a + b``: a sum of two fresh projections flows on; otherwise a residual."""
         lo, ro = tensor_origins(left), tensor_origins(right)
         if not lo and not ro:
-            return left if isinstance(left, Tensor) else right if isinstance(right, Tensor) else left
+            return _plain_tensor(left, right)
         if lo and ro and all(o.act is None for o in lo | ro):
             la, ra = tensor_ancestors(left), tensor_ancestors(right)
             if not ({o.key for o in lo} & ra or {o.key for o in ro} & la):
@@ -134,7 +143,7 @@ class FlowMixin(AnalysisState):
             ):
                 return side
         if not tensor_origins(left) and not tensor_origins(right):
-            return left if isinstance(left, Tensor) else right
+            return _plain_tensor(left, right)
         self.consume(left, Consumer.GATE)
         self.consume(right, Consumer.GATE)
         return EMPTY_TENSOR

@@ -1217,7 +1217,7 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
             return self.multiply(left, right)
         if isinstance(op, cst.Divide):
             return self.multiply(left, Const(1.0)) if tensor_origins(left) else (
-                left if isinstance(left, Tensor) else UNKNOWN)
+                EMPTY_TENSOR if isinstance(left, Tensor) or isinstance(right, Tensor) else UNKNOWN)
         if isinstance(op, cst.MatrixMultiply):
             return self.matmul(left, right)
         if isinstance(left, Tensor):
