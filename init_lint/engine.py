@@ -104,15 +104,16 @@ def might_have_findings(text: str, settings: Settings) -> bool:
     return "INI005" in settings.select + settings.extend_select and bool(_LAYER_HINT.search(text))
 
 
-def check_nesting_depth(text: str) -> None:
-    """Refuse, as ``SourceError``, source nested deeper than CPython's parser allows.
+def cpython_syntax_error(text: str) -> SyntaxError | None:
+    """CPython's own verdict on ``text``: its ``SyntaxError``, if any, to prefer to libcst's.
 
-    libcst's native parser has no depth guard: a few thousand nested brackets or a long
-    chain of unary operators overflow its stack and kill the whole process (SIGSEGV, which
-    no ``except`` catches), and deep nesting it survives costs it seconds. CPython's
-    parser stops cleanly at 200 nested brackets and ~3000 levels, so its verdict on depth
-    comes first. Its other syntax errors are left to libcst, which also reads syntax newer
-    than the running interpreter.
+    Source nested deeper than CPython's parser allows is refused here, as ``SourceError``:
+    libcst's native parser has no depth guard, and a few thousand nested brackets or a
+    long chain of unary operators overflow its stack and kill the whole process (SIGSEGV,
+    which no ``except`` catches); deep nesting it survives costs it seconds. CPython stops
+    cleanly at 200 nested brackets and ~3000 levels. Other syntax errors are returned, not
+    raised: libcst decides (it also reads syntax newer than the running interpreter), and
+    when it fails too, CPython's message and line are the more precise ones.
     """
     try:
         with warnings.catch_warnings():
@@ -121,18 +122,22 @@ def check_nesting_depth(text: str) -> None:
     except SyntaxError as exc:
         if exc.msg and exc.msg.startswith("too many"):  # "too many nested parentheses"
             raise SourceError(exc.msg, exc.lineno) from None
+        return exc
     except (RecursionError, MemoryError):
         raise SourceError("nested too deeply for the parser") from None
     except ValueError:
         pass
+    return None
 
 
 def parse(text: str) -> cst.Module:
     """Parse with libcst, turning every failure into a ``SourceError``."""
-    check_nesting_depth(text)
+    cpython_error = cpython_syntax_error(text)
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
+        if cpython_error is not None and cpython_error.msg:
+            raise SourceError(cpython_error.msg, cpython_error.lineno) from None
         raise SourceError(exc.message.splitlines()[0] if exc.message else "syntax error", exc.raw_line) from None
     except RecursionError:
         raise SourceError("nested too deeply for the parser") from None
