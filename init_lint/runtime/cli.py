@@ -74,10 +74,10 @@ def run_audit_command(args: argparse.Namespace) -> int:
 
 def parse_shape(text: str) -> tuple[int, ...]:
     """``"8,3,32,32"`` -> ``(8, 3, 32, 32)``; raises ``AuditCommandError`` when malformed."""
-    parts = [part.strip() for part in text.replace("x", ",").split(",") if part.strip()]
+    parts = [part.strip() for part in text.split(",")]
     try:
         shape = tuple(int(part) for part in parts)
-    except ValueError:
+    except ValueError:  # includes empty parts: "8,,3"
         shape = ()
     if not shape or any(size <= 0 for size in shape):
         raise AuditCommandError(
