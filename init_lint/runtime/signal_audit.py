@@ -214,8 +214,9 @@ def audit(model: nn.Module, example_input: object, *,
         >>> model = nn.Sequential(*[m for _ in range(20) for m in (nn.Linear(512, 512),
         ...                                                        nn.ReLU())])
         >>> report = audit(model, torch.randn(1024, 512))
-        >>> report.flags  # PyTorch's default init: the signal shrinks ~3x per layer
-        ('vanishing activations', 'vanishing gradients')
+        >>> report.flags  # PyTorch's default init: the signal shrinks ~3x per layer,
+        ...               # the last layers' outputs are their biases
+        ('vanishing activations', 'vanishing gradients', 'dead layer')
     """
     low, high = bounds
     if not 0 < low <= high:
