@@ -230,6 +230,16 @@ def pair_with_fx(model: nn.Module) -> tuple[dict[str, Pairing] | None, str]:
         if merged.known:
             merged = Pairing(layer, merged.activation, "fx", merged.norm)
         result[layer] = merged
+    called = {str(node.target) for node in gm.graph.nodes if node.op == "call_module"}
+    for name, module in model.named_modules():
+        if not is_layer_type(module) or name in result:
+            continue
+        container = next((c for c in sorted(called, key=len, reverse=True)
+                          if name.startswith(c + ".")), None)
+        if container is not None:
+            kind = type(gm.get_submodule(container)).__name__
+            result[name] = Pairing(name, None, "fx", reason=f"it runs inside {container} "
+                                   f"({kind}), which torch.fx keeps as one opaque module")
     return result, ""
 
 
