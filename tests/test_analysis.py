@@ -114,7 +114,8 @@ class Mlp(nn.Module):
         return self.fc2(self.act(self.fc1(x)))
 """)
     assert pairing(g, "fc1") == {("gelu", "layer")}
-    assert g.layers[layer_key(g, "fc1")].fan_out == 64
+    # Shapes from a parameter's default are a guess, not a literal: fans stay unknown.
+    assert g.layers[layer_key(g, "fc1")].fan_out is None
 
 
 def test_class_instantiated_with_other_activation_uses_the_argument() -> None:

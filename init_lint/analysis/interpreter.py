@@ -23,7 +23,7 @@ from libcst.metadata import CodeRange
 from init_lint.analysis.flow import FlowMixin, tensor_origins
 from init_lint.analysis.graph import Act, Consumer
 from init_lint.analysis.inits import InitMixin
-from init_lint.analysis.layers import LayerMixin, const_int, torch_nn_class
+from init_lint.analysis.layers import LayerMixin, const_int, literal_int, torch_nn_class
 from init_lint.analysis.names import qualify
 from init_lint.analysis.state import BudgetExceeded
 from init_lint.analysis.values import (
@@ -374,27 +374,76 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
         before = dict(frame.local)
         attrs_before = self.snapshot_attrs(frame)
         returns_before = len(frame.returns)
-        self.uncertain += 1
-        try:
-            self.exec_block(node.body, frame)
-            after_true = dict(frame.local)
-            attrs_true = self.snapshot_attrs(frame)
-            true_returned = len(frame.returns) > returns_before
-            frame.local.clear()
-            frame.local.update(before)
-            self.restore_attrs(frame, attrs_before)
-            if isinstance(orelse, cst.If):
-                self.exec_if(orelse, frame)
-            elif isinstance(orelse, cst.Else):
-                self.exec_block(orelse.body, frame)
-        finally:
-            self.uncertain -= 1
+        self.fork_containers(frame)
+        self.exec_block(node.body, frame)
+        after_true = dict(frame.local)
+        attrs_true = self.snapshot_attrs(frame)
+        true_returned = len(frame.returns) > returns_before
+        frame.local.clear()
+        frame.local.update(before)
+        self.restore_attrs(frame, attrs_before)
+        self.fork_containers(frame)
+        if isinstance(orelse, cst.If):
+            self.exec_if(orelse, frame)
+        elif isinstance(orelse, cst.Else):
+            self.exec_block(orelse.body, frame)
         if true_returned and not isinstance(orelse, (cst.If, cst.Else)):
             # `if c: return a` then code: the fall-through continues with the false state.
+            self.unfork(frame.local)
+            if isinstance(frame.receiver, Instance):
+                self.unfork(frame.receiver.attrs)
             return
         self.join_into(frame.local, after_true)
         attrs_false = self.snapshot_attrs(frame)
         self.join_attrs(frame, attrs_true, attrs_false)
+
+    def fork_containers(self, frame: Frame) -> None:
+        """Each branch of an unknown ``if`` mutates its own copies of the lists and dicts
+        the frame holds; the join then knows what each branch built."""
+        clones: dict[int, Value] = {}
+
+        def fork(value: Value) -> Value:
+            if id(value) in clones:
+                return clones[id(value)]
+            clone: Value = value
+            if isinstance(value, ListObj):
+                clone = ListObj(list(value.items), value.module_list, value)
+            elif isinstance(value, DictObj):
+                clone = DictObj(dict(value.items), value.module_dict, value)
+            clones[id(value)] = clone
+            return clone
+
+        for name, value in list(frame.local.items()):
+            frame.local[name] = fork(value)
+        if isinstance(frame.receiver, Instance):
+            attrs = frame.receiver.attrs
+            for name, value in list(attrs.items()):
+                attrs[name] = fork(value)
+
+    def unfork(self, names: dict[str, Value]) -> None:
+        """Write a single branch's copies back into the originals."""
+        for name, value in list(names.items()):
+            names[name] = self.merge_fork(value, value)
+
+    def merge_fork(self, a: Value, b: Value) -> Value:
+        """Join two branch values; copies of one container with equal contents become the
+        original again (with those contents), different ones a Choice."""
+        if a is b and not isinstance(a, (ListObj, DictObj)):
+            return a
+        if isinstance(a, ListObj) and isinstance(b, ListObj) and a.forked_from is not None \
+                and a.forked_from is b.forked_from:
+            if len(a.items) == len(b.items) and all(x is y for x, y in zip(a.items, b.items)):
+                a.forked_from.items[:] = a.items
+                return a.forked_from
+        elif isinstance(a, DictObj) and isinstance(b, DictObj) and a.forked_from is not None \
+                and a.forked_from is b.forked_from:
+            if list(a.items) == list(b.items) and all(a.items[k] is b.items[k] for k in a.items):
+                a.forked_from.items.clear()
+                a.forked_from.items.update(a.items)
+                return a.forked_from
+        if a is b:
+            return a
+        return choice([a, b])
 
     def snapshot_attrs(self, frame: Frame) -> dict[str, Value] | None:
         receiver = frame.receiver
@@ -412,24 +461,22 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
         if first is None or second is None or not isinstance(frame.receiver, Instance):
             return
         merged: dict[str, Value] = {}
-        for key in set(first) | set(second):
+        for key in list(first) + [k for k in second if k not in first]:
             a, b = first.get(key), second.get(key)
             if a is None or b is None:
                 merged[key] = choice([a or NONE, b or NONE])
-            elif a is b:
-                merged[key] = a
             else:
-                merged[key] = choice([a, b])
+                merged[key] = self.merge_fork(a, b)
         frame.receiver.attrs.clear()
         frame.receiver.attrs.update(merged)
 
     def join_into(self, target: dict[str, Value], other: dict[str, Value]) -> None:
-        for key in set(target) | set(other):
-            a, b = target.get(key), other.get(key)
+        for key in list(other) + [k for k in target if k not in other]:
+            a, b = other.get(key), target.get(key)
             if a is None or b is None:
                 target[key] = choice([a or UNKNOWN, b or UNKNOWN])
-            elif a is not b:
-                target[key] = choice([a, b])
+            else:
+                target[key] = self.merge_fork(a, b)
 
     def exec_for(self, node: cst.For, frame: Frame) -> None:
         iterable = self.evaluate(node.iter, frame)
@@ -1007,6 +1054,8 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
                     container.seq_items):
                 return container.seq_items[position]
         if isinstance(container, DictObj) and isinstance(index, Const):
+            if index.soft:  # chosen by a config string: any of the entries
+                return choice(list(container.items.values())) if container.items else UNKNOWN
             return container.items.get(str(index.value), UNKNOWN)
         if isinstance(container, Const) and isinstance(container.value, (tuple, str)):
             if position is not None and -len(container.value) <= position < len(container.value):
@@ -1074,6 +1123,9 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
             if isinstance(left, TypeOf) or isinstance(right, TypeOf):
                 eq = self.type_equals(left, right)
                 return eq if eq is None or isinstance(op, cst.Is) else not eq
+            if isinstance(left, ModuleObj) and isinstance(right, ModuleObj):
+                same = left is right
+                return same if isinstance(op, cst.Is) else not same
             return None
         if isinstance(op, (cst.In, cst.NotIn)):
             found: bool | None = None
@@ -1342,10 +1394,23 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
 
     def evaluate_call(self, node: cst.Call, frame: Frame) -> Value:
         func = self.evaluate(node.func, frame)
+        values = [self.evaluate(arg.value, frame) for arg in node.args]
+        forked = [i for i, v in enumerate(values) if isinstance(v, Choice) and all(
+            isinstance(o, (ListObj, DictObj)) for o in v.options)]
+        if forked and isinstance(func, QName) and len(options(values[forked[0]])) <= 8:
+            # nn.Sequential(*layers) where each branch built its own list: one per branch.
+            index = forked[0]
+            results = []
+            for option in options(values[index]):
+                chosen = values[:index] + [option] + values[index + 1:]
+                results.append(self.call_with_values(func, node, chosen))
+            return choice(results)
+        return self.call_with_values(func, node, values)
+
+    def call_with_values(self, func: Value, node: cst.Call, values: list[Value]) -> Value:
         args: list[Value] = []
         kwargs: dict[str, Value] = {}
-        for arg in node.args:
-            value = self.evaluate(arg.value, frame)
+        for arg, value in zip(node.args, values):
             if arg.star == "*":
                 expanded = self.iterate(value)
                 args.extend(expanded if expanded is not None else [UNKNOWN])
@@ -1422,16 +1487,16 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
                 self.consume(a, Consumer.OTHER)
             return EMPTY_TENSOR
         if name in TENSOR_FACTORIES:
-            shape = tuple(const_int(a) for a in args if not isinstance(a, (TupleV,)))
+            shape = tuple(literal_int(a) for a in args if not isinstance(a, (TupleV,)))
             if len(args) == 1 and isinstance(args[0], (TupleV, Const)) and not isinstance(
                     const_int(args[0]), int):
                 items = self.iterate(args[0]) or []
-                shape = tuple(const_int(a) for a in items)
+                shape = tuple(literal_int(a) for a in items)
             if name == "torch.full":
                 shape = shape[:-1] if shape else shape
                 fill = args[1] if len(args) > 1 else kwargs.get("fill_value", UNKNOWN)
                 items = self.iterate(args[0]) if args else None
-                shape = tuple(const_int(a) for a in items) if items else shape
+                shape = tuple(literal_int(a) for a in items) if items else shape
                 del fill
             return FactoryTensor(TENSOR_FACTORIES[name], shape, node)
         if name == "torch.nn.Parameter" or name == "torch.nn.parameter.Parameter":
@@ -1577,7 +1642,7 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
             items = self.iterate(args[0])
             return ListObj(list(reversed(items))) if items is not None else UNKNOWN
         if name == "getattr" and len(args) >= 2 and isinstance(args[1], Const) and isinstance(
-                args[1].value, str):
+                args[1].value, str) and not args[1].soft:
             value = self.get_attribute(args[0], args[1].value)
             if value is UNKNOWN and len(args) > 2:
                 return args[2]

@@ -72,6 +72,13 @@ def const_int(value: Value | None) -> int | None:
     return None
 
 
+def literal_int(value: Value | None) -> int | None:
+    """An int written in the file (not a parameter's default): what fans may use."""
+    if isinstance(value, Const) and value.soft:
+        return None
+    return const_int(value)
+
+
 def const_number(value: Value | None) -> float | None:
     if isinstance(value, Const) and isinstance(value.value, (int, float)) and not isinstance(
             value.value, bool):
@@ -82,14 +89,14 @@ def const_number(value: Value | None) -> float | None:
 def _kernel_volume(value: Value | None, dims: int) -> int | None:
     if value is None:
         return None
-    size = const_int(value)
+    size = literal_int(value)
     if size is not None:
         return size**dims
     if isinstance(value, TupleV):
-        sizes = [const_int(v) for v in value.items]
+        sizes = [literal_int(v) for v in value.items]
         if all(s is not None for s in sizes):
             return math.prod(s for s in sizes if s is not None)
-    if isinstance(value, Const) and isinstance(value.value, tuple):
+    if isinstance(value, Const) and isinstance(value.value, tuple) and not value.soft:
         if all(isinstance(v, int) for v in value.value):
             return math.prod(value.value)
     return None
@@ -98,18 +105,18 @@ def _kernel_volume(value: Value | None, dims: int) -> int | None:
 def _fans(kind: str, bound: dict[str, Value]) -> tuple[int | None, int | None, tuple[int | None, ...] | None]:
     """fan_in, fan_out and weight shape as torch computes them."""
     if kind in ("Linear",):
-        fi, fo = const_int(bound.get("in_features")), const_int(bound.get("out_features"))
+        fi, fo = literal_int(bound.get("in_features")), literal_int(bound.get("out_features"))
         return fi, fo, (fo, fi)
     if kind == "Bilinear":
-        i1, i2 = const_int(bound.get("in1_features")), const_int(bound.get("in2_features"))
-        out = const_int(bound.get("out_features"))
+        i1, i2 = literal_int(bound.get("in1_features")), literal_int(bound.get("in2_features"))
+        out = literal_int(bound.get("out_features"))
         fi = i1 * i2 if i1 and i2 else None
         fo = out * i2 if out and i2 else None
         return fi, fo, (out, i1, i2)
     if kind.startswith(("Conv", "ConvTranspose")) and kind[-2:] in ("1d", "2d", "3d"):
         dims = int(kind[-2])
-        cin, cout = const_int(bound.get("in_channels")), const_int(bound.get("out_channels"))
-        groups = const_int(bound.get("groups", Const(1)))
+        cin, cout = literal_int(bound.get("in_channels")), literal_int(bound.get("out_channels"))
+        groups = literal_int(bound.get("groups", Const(1)))
         volume = _kernel_volume(bound.get("kernel_size"), dims)
         if None in (cin, cout, groups, volume) or not groups:
             return None, None, None
@@ -173,8 +180,8 @@ class LayerMixin(AnalysisState):
         string activation, ReLU by default) -> linear2, inside two LayerNorms."""
         bound = bind_arguments(("d_model", "nhead", "dim_feedforward", "dropout", "activation"),
                                args, kwargs)
-        d_model = const_int(bound.get("d_model"))
-        hidden = const_int(bound.get("dim_feedforward", Const(2048)))
+        d_model = literal_int(bound.get("d_model"))
+        hidden = literal_int(bound.get("dim_feedforward", Const(2048)))
         activation = bound.get("activation", Const("relu"))
         act = self.string_activation(activation)
         if act is None:

@@ -133,16 +133,21 @@ class SeqMod(ModuleObj):
 
 @dataclass(eq=False)
 class ListObj(Value):
-    """A Python list, tuple being built, or ``nn.ModuleList`` (``module_list``)."""
+    """A Python list, tuple being built, or ``nn.ModuleList`` (``module_list``).
+
+    ``forked_from``: the list this one copies for one branch of an unknown ``if``.
+    """
 
     items: list[Value]
     module_list: bool = False
+    forked_from: ListObj | None = None
 
 
 @dataclass(eq=False)
 class DictObj(Value):
     items: dict[str, Value]
     module_dict: bool = False
+    forked_from: DictObj | None = None
 
 
 @dataclass(frozen=True)
