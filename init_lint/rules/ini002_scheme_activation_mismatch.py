@@ -161,10 +161,13 @@ class Policy(nn.Module):
                 yield Finding(self.code, self.message(site, wrong), site.start, site.end)
 
     def message(self, site: InitSite, wrong: list[tuple[Layer, Act]]) -> str:
-        layers = ", ".join(layer.name for layer, _ in wrong[:4])
         acts = {act for _, act in wrong}
         act = next(iter(acts))
         label = act.describe()
+        if len(acts) == 1:
+            target = f"{', '.join(layer.name for layer, _ in wrong[:4])}, which feeds {label}"
+        else:
+            target = ", ".join(f"{layer.name} (feeds {a.describe()})" for layer, a in wrong[:4])
         if _family(act) is Family.RECTIFIER:
             why = (f"Xavier assumes a symmetric activation, so the signal halves at every "
                    f"{label} layer (vanishing over depth)")
@@ -172,9 +175,10 @@ class Policy(nn.Module):
             why = ("SELU self-normalizes only from LeCun's 1/fan_in variance; the ReLU "
                    "factor 2 pushes it off its fixed point")
         else:
-            why = (f"the ReLU factor 2 has no reason on {label}, which keeps both signs: "
-                   "pre-activations start ~1.4x too wide and more units saturate (a mild "
-                   "effect, but the wrong scheme)")
+            subject = label if len(acts) == 1 else "these activations"
+            why = ("He's factor 2 makes up for a rectifier zeroing half its input; "
+                   f"{subject} zero nothing, so pre-activations start ~1.4x too wide and more "
+                   "units saturate (a mild effect, but the wrong scheme)")
         fix = f"; use {recommended_call(site, act)}" if len(acts) == 1 else (
             "; use the recommended init for each activation")
-        return f"{site.function} on {layers}, which feeds {label}: {why}{fix}"
+        return f"{site.function} on {target}: {why}{fix}"
