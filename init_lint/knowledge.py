@@ -139,12 +139,31 @@ PASS_THROUGH_FUNCTIONS: frozenset[str] = frozenset(
                                "unsqueeze", "movedim")}
 )
 
-#: Tensor methods that only move or reshape data.
+PASS_THROUGH_FUNCTIONS |= {"torch.nn.functional.feature_alpha_dropout", "torch.narrow",
+                           "torch.chunk", "torch.split"}
+
+#: Functions that join tensors: every input's layer output flows on (branches, skips).
+MERGE_FUNCTIONS: frozenset[str] = frozenset(
+    {"torch.cat", "torch.concat", "torch.concatenate", "torch.stack", "torch.hstack",
+     "torch.vstack"}
+)
+
+#: Tensor methods that only move, reshape, split or repeat data.
 PASS_THROUGH_METHODS: frozenset[str] = frozenset(
     {"view", "reshape", "flatten", "transpose", "permute", "contiguous", "squeeze",
      "unsqueeze", "float", "half", "double", "bfloat16", "to", "type_as", "view_as",
-     "reshape_as", "clone", "detach", "movedim", "mT", "T", "unflatten", "cuda", "cpu"}
+     "reshape_as", "clone", "detach", "movedim", "mT", "T", "unflatten", "cuda", "cpu",
+     "chunk", "split", "narrow", "expand", "expand_as", "repeat", "squeeze_", "unsqueeze_"}
 )
+
+#: Softmax and friends turn a layer's output into probabilities: that layer is an output
+#: head (logits), so nothing follows it as far as initialization goes ("linear").
+OUTPUT_FUNCTIONS: frozenset[str] = frozenset(
+    {"torch.nn.functional.softmax", "torch.nn.functional.log_softmax", "torch.softmax",
+     "torch.log_softmax"}
+)
+OUTPUT_MODULES: frozenset[str] = frozenset({"Softmax", "LogSoftmax", "Softmax2d"})
+OUTPUT_METHODS: frozenset[str] = frozenset({"softmax", "log_softmax"})
 
 
 class Scheme(Enum):
@@ -296,10 +315,13 @@ class Recommendation:
         dist = "uniform" if distribution == "uniform" else "normal"
         return f"{self.scheme.value}_{dist}_"
 
-    def keyword_arguments(self, init_alias: str = "nn.init") -> list[tuple[str, str]]:
-        """The keyword arguments of the call, rendered as source text."""
+    def keyword_arguments(self, init_alias: str = "nn.init",
+                          mode: str | None = None) -> list[tuple[str, str]]:
+        """The keyword arguments of the call, rendered as source text (``mode`` only for
+        Kaiming, where it means something)."""
         if self.scheme is Scheme.KAIMING:
-            args: list[tuple[str, str]] = [("nonlinearity", f'"{self.nonlinearity}"')]
+            args: list[tuple[str, str]] = [("mode", f'"{mode}"')] if mode else []
+            args.append(("nonlinearity", f'"{self.nonlinearity}"'))
             if self.a is not None:
                 args.append(("a", format_number(self.a)))
             return args
@@ -308,9 +330,9 @@ class Recommendation:
         return []
 
     def render(self, tensor: str, distribution: str | None = None,
-               init_alias: str = "nn.init", extra: str = "") -> str:
+               init_alias: str = "nn.init", extra: str = "", mode: str | None = None) -> str:
         """The complete call as a user would write it, e.g. for a message."""
-        parts = [tensor] + [f"{k}={v}" for k, v in self.keyword_arguments(init_alias)]
+        parts = [tensor] + [f"{k}={v}" for k, v in self.keyword_arguments(init_alias, mode)]
         if extra:
             parts.append(extra)
         return f"{init_alias}.{self.function(distribution)}({', '.join(parts)})"
@@ -325,9 +347,11 @@ def format_number(value: float) -> str:
 def recommend(activation: str | None, param: float | None = None) -> Recommendation:
     """The recommendation table of DESIGN.md: He for rectifiers, Xavier for saturating
     activations, LeCun (Kaiming ``"linear"``) for SELU, Xavier for no activation."""
-    info = ACTIVATIONS.get(activation) if activation else None
-    if info is None:
+    if activation is None or activation == "linear":
         return Recommendation(Scheme.XAVIER, None, None, None, 1.0)
+    info = ACTIVATIONS.get(activation)
+    if info is None:
+        raise ValueError(f"unknown activation {activation!r}; known: {sorted(ACTIVATIONS)}")
     if info.family is Family.RECTIFIER:
         if info.gain_name == "leaky_relu":
             slope = info.default_param if param is None else param
@@ -410,6 +434,13 @@ ACTIVATION_FUNCTIONS_MATH: dict[str, Callable[[float], float]] = {
     "linear": lambda x: x,
 }
 
+#: Activations whose negative side is a slope (``param``), with their default slope.
+LEAKY_SLOPES: dict[str, float] = {
+    name: info.default_param
+    for name, info in ACTIVATIONS.items()
+    if info.gain_name == "leaky_relu" and info.default_param is not None
+}
+
 
 @lru_cache(maxsize=None)
 def _hermite_nodes(n: int) -> tuple[tuple[float, float], ...]:
@@ -449,9 +480,11 @@ def _hermite_nodes(n: int) -> tuple[tuple[float, float], ...]:
 def second_moment(activation: str, q: float, param: float | None = None, n: int = 96) -> float:
     """E[f(sqrt(q) z)^2] for z ~ N(0, 1): the output second moment of ``activation`` on a
     zero-mean Gaussian pre-activation of variance ``q`` (Gauss-Hermite quadrature)."""
+    if activation not in ACTIVATION_FUNCTIONS_MATH and activation not in LEAKY_SLOPES:
+        raise ValueError(f"no formula for activation {activation!r}")
     f = ACTIVATION_FUNCTIONS_MATH.get(activation, ACTIVATION_FUNCTIONS_MATH["linear"])
-    if activation == "leaky_relu" and param is not None:
-        slope = param
+    if activation in LEAKY_SLOPES:
+        slope = LEAKY_SLOPES[activation] if param is None else param
 
         def f(x: float) -> float:
             return x if x > 0 else slope * x

@@ -66,6 +66,9 @@ from init_lint.knowledge import (
     ACTIVATION_FUNCTIONS,
     ACTIVATION_METHODS,
     INITIALIZER_FUNCTIONS,
+    MERGE_FUNCTIONS,
+    OUTPUT_FUNCTIONS,
+    OUTPUT_METHODS,
     PASS_THROUGH_FUNCTIONS,
     PASS_THROUGH_METHODS,
     TENSOR_FACTORIES,
@@ -83,8 +86,6 @@ _MATMUL_FUNCTIONS = frozenset({"torch.matmul", "torch.mm", "torch.bmm"})
 _LINEAR_FUNCTIONS = frozenset({"torch.nn.functional.linear"} | {
     f"torch.nn.functional.conv{k}" for k in ("1d", "2d", "3d", "_transpose1d",
                                              "_transpose2d", "_transpose3d")})
-_MERGE_FUNCTIONS = frozenset({"torch.cat", "torch.concat", "torch.concatenate", "torch.stack",
-                              "torch.hstack", "torch.vstack"})
 _RETURNS_SELF = frozenset({"to", "cuda", "cpu", "train", "eval", "float", "double", "half",
                            "requires_grad_", "type", "bfloat16"})
 _BINOPS: dict[type[cst.BaseBinaryOp], Callable[[object, object], object]] = {
@@ -1463,11 +1464,17 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
                     return self.apply_activation(Act("?"), args[0] if args else EMPTY_TENSOR)
             return self.apply_activation(Act(act, float(param) if param is not None else None),
                                          args[0] if args else EMPTY_TENSOR)
+        if name in MERGE_FUNCTIONS:
+            items = self.iterate(args[0]) if args else None
+            return self.merge_tensors(items if items is not None else [])
+        if name in OUTPUT_FUNCTIONS:
+            self.consume(args[0] if args else EMPTY_TENSOR, Consumer.OTHER)
+            return EMPTY_TENSOR
         if name in PASS_THROUGH_FUNCTIONS:
             return args[0] if args else EMPTY_TENSOR
         if name in _NORM_FUNCTIONS:
             return self.apply_norm(args[0] if args else EMPTY_TENSOR)
-        if name in _MERGE_FUNCTIONS:
+        if name in MERGE_FUNCTIONS:
             items = self.iterate(args[0]) if args else None
             return self.merge_tensors(items if items is not None else [])
         if name in _MATMUL_FUNCTIONS and len(args) >= 2:
@@ -1782,7 +1789,7 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
             return self.multiply(receiver, args[0]) if args else receiver
         if name in ("add", "add_"):
             return self.add(receiver, args[0]) if args else receiver
-        if name in ("softmax", "log_softmax", "mean", "sum", "max", "min", "norm", "argmax"):
+        if name in OUTPUT_METHODS or name in ("mean", "sum", "max", "min", "norm", "argmax"):
             self.consume(receiver, Consumer.OTHER)
             return EMPTY_TENSOR
         self.consume(receiver, Consumer.UNKNOWN)

@@ -35,6 +35,7 @@ from init_lint.knowledge import (
     ACTIVATIONS,
     LAYER_MODULES,
     NORM_MODULES,
+    OUTPUT_MODULES,
     PASS_THROUGH_MODULES,
     STRING_ACTIVATIONS,
 )
@@ -160,6 +161,8 @@ class LayerMixin(AnalysisState):
             return ActMod(self.activation_from_module(kind, args, kwargs), kind)
         if kind in PASS_THROUGH_MODULES:
             return PassMod(kind)
+        if kind in OUTPUT_MODULES:
+            return PassMod(kind)  # softmax keeps "no activation": the layer is a logits head
         if kind == "Sequential":
             return self.sequential(args)
         if kind == "ModuleList":

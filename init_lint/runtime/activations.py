@@ -29,29 +29,17 @@ LINEAR_NAMES: frozenset[str] = frozenset({"linear", "identity", "none"}) | (
     knowledge.TORCH_GAIN_NAMES - {"sigmoid", "tanh", "relu", "leaky_relu", "selu"}
 )
 
-# TODO(knowledge): these pass-through operations are missing from knowledge's
-# PASS_THROUGH_* tables; they matter on live fx graphs (x[:, 0], torch.cat of branches).
-_EXTRA_PASS_THROUGH_FUNCTIONS: tuple[str, ...] = (
-    "torch.cat", "torch.concat", "torch.stack", "torch.chunk", "torch.split", "torch.narrow",
-    "torch.nn.functional.dropout", "torch.nn.functional.feature_alpha_dropout",
-)
-_EXTRA_PASS_THROUGH_METHODS: frozenset[str] = frozenset(
-    {"chunk", "split", "narrow", "expand", "expand_as", "repeat", "squeeze_", "unsqueeze_"}
-)
+#: On a live graph, joins (torch.cat of branches) pass a layer's signal on like reshapes.
+_EXTRA_PASS_THROUGH_FUNCTIONS: tuple[str, ...] = tuple(sorted(knowledge.MERGE_FUNCTIONS))
 #: Operations whose result has the layer's output added to another tensor: a residual sum.
 _ADD_FUNCTIONS: tuple[Callable[..., Any], ...] = (operator.add, operator.iadd, torch.add)
 _ADD_METHODS: frozenset[str] = frozenset({"add", "add_"})
 #: Operations that only read metadata: their users do not carry the layer's signal.
 _METADATA_FUNCTIONS: tuple[Callable[..., Any], ...] = (getattr, len)
 _METADATA_METHODS: frozenset[str] = frozenset({"size", "dim", "numel", "ndimension", "type"})
-# TODO(knowledge): softmax / log_softmax close a logits layer (the layer is an output head,
-# "linear"); knowledge has no entry for them, so the runtime treats them as such here.
-_OUTPUT_FUNCTIONS: tuple[str, ...] = (
-    "torch.nn.functional.softmax", "torch.nn.functional.log_softmax", "torch.softmax",
-    "torch.log_softmax",
-)
-_OUTPUT_MODULES: frozenset[str] = frozenset({"Softmax", "LogSoftmax", "Softmax2d"})
-_OUTPUT_METHODS: frozenset[str] = frozenset({"softmax", "log_softmax"})
+_OUTPUT_FUNCTIONS: tuple[str, ...] = tuple(sorted(knowledge.OUTPUT_FUNCTIONS))
+_OUTPUT_MODULES: frozenset[str] = knowledge.OUTPUT_MODULES
+_OUTPUT_METHODS: frozenset[str] = knowledge.OUTPUT_METHODS
 
 _LAYER_TYPES: tuple[type[nn.Module], ...] = (
     nn.Linear, nn.Bilinear, nn.Conv1d, nn.Conv2d, nn.Conv3d,
@@ -285,7 +273,7 @@ def is_pass_through_function(function: object) -> bool:
 
 
 def is_pass_through_method(method: str) -> bool:
-    return method in knowledge.PASS_THROUGH_METHODS or method in _EXTRA_PASS_THROUGH_METHODS
+    return method in knowledge.PASS_THROUGH_METHODS
 
 
 def is_add_function(function: object) -> bool:

@@ -64,11 +64,8 @@ class Initializer:
 
     def render(self, tensor: str = "w", init_alias: str = "nn.init") -> str:
         """The call as source text, for ``tensor`` (``repr`` uses ``"w"``)."""
-        parts = [tensor]
-        if self.is_kaiming:
-            parts.append(f'mode="{self.mode}"')
-        parts += [f"{k}={v}" for k, v in self.recommendation.keyword_arguments(init_alias)]
-        return f"{init_alias}.{self.function_name}({', '.join(parts)})"
+        return self.recommendation.render(tensor, self.distribution, init_alias,
+                                          mode=self.mode if self.is_kaiming else None)
 
     def __repr__(self) -> str:
         return self.render()
