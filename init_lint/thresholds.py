@@ -1,0 +1,38 @@
+"""Parsing and validation of the user-set rule thresholds, shared by every front end.
+
+flake8's ``--init-lint-std-factor`` / ``--init-lint-deep-relu-depth`` (command line and
+config file alike: argparse runs ``type`` on string defaults from the config) and the CLI's
+``--std-factor`` / ``--deep-relu-depth`` use these same converters, so a bad value is the
+same clean usage error (exit 2) everywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+
+def std_factor(text: str) -> float:
+    """INI004's factor: a constant std this many times off the recommended one is flagged.
+
+    Must be a finite number greater than 1 (at 1 every std but the exact one would be
+    flagged).
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number greater than 1, got {text!r}")
+    return value
+
+
+def deep_relu_depth(text: str) -> int:
+    """INI005's depth: plain rectifier stacks this deep or deeper are flagged (>= 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be an integer of at least 2, got {text!r}")
+    return value
