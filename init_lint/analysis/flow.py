@@ -135,18 +135,29 @@ class FlowMixin(AnalysisState):
 
     def multiply(self, left: Value, right: Value) -> Value:
         """``a * b``: scaling by a constant or parameter flows on; two tensors gate."""
-        from init_lint.analysis.values import Const
+        from init_lint.analysis.values import UNKNOWN, Const
 
         for side, other in ((left, right), (right, left)):
             if tensor_origins(side) and all(
-                isinstance(o, (Const, Param, TensorRef)) for o in options(other)
+                isinstance(o, (Const, Param, TensorRef)) or o is UNKNOWN for o in options(other)
             ):
+                self.mark_scaled_raw(side)
+                if any(o is UNKNOWN for o in options(other)):
+                    break
                 return side
         if not tensor_origins(left) and not tensor_origins(right):
             return _plain_tensor(left, right)
         self.consume(left, Consumer.GATE)
         self.consume(right, Consumer.GATE)
         return EMPTY_TENSOR
+
+    def mark_scaled_raw(self, value: Value) -> None:
+        """``(x @ W) * s``: a raw weight whose product is rescaled right away has an
+        effective scale we cannot know (as when ``W * s`` is the operand): not a weight."""
+        for origin in tensor_origins(value):
+            rec = self.records.get(origin.key)
+            if rec is not None and rec.is_raw and origin.act is None:
+                rec.scaled_output = True
 
     def matmul(self, left: Value, right: Value) -> Value:
         """``x @ W``: a raw parameter as a direct operand is a weight; else attention-like."""

@@ -372,10 +372,12 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
             elif isinstance(orelse, cst.Else):
                 self.exec_block(orelse.body, frame)
             return
+        narrow_true, narrow_false = self.narrowing(node.test, frame)
         before = dict(frame.local)
         attrs_before = self.snapshot_attrs(frame)
         returns_before = len(frame.returns)
         self.fork_containers(frame)
+        frame.local.update(narrow_true)
         self.exec_block(node.body, frame)
         after_true = dict(frame.local)
         attrs_true = self.snapshot_attrs(frame)
@@ -384,6 +386,7 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
         frame.local.update(before)
         self.restore_attrs(frame, attrs_before)
         self.fork_containers(frame)
+        frame.local.update(narrow_false)
         if isinstance(orelse, cst.If):
             self.exec_if(orelse, frame)
         elif isinstance(orelse, cst.Else):
@@ -397,6 +400,49 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
         self.join_into(frame.local, after_true)
         attrs_false = self.snapshot_attrs(frame)
         self.join_attrs(frame, attrs_true, attrs_false)
+
+    def narrowing(self, test: cst.BaseExpression,
+                  frame: Frame) -> tuple[dict[str, Value], dict[str, Value]]:
+        """What an unknown test still tells each branch: ``isinstance(m, T)`` keeps the
+        options of ``m`` that can be a T in the true branch and the others in the false
+        one; likewise ``m is None``. Returns (true bindings, false bindings)."""
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            on_true, on_false = self.narrowing(test.expression, frame)
+            return on_false, on_true
+        if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+            left_true, _ = self.narrowing(test.left, frame)
+            right_true, _ = self.narrowing(test.right, frame)
+            return {**left_true, **right_true}, {}
+        name: str | None = None
+        predicate: Callable[[Value], bool | None] | None = None
+        if isinstance(test, cst.Call) and isinstance(test.func, cst.Name) and (
+                test.func.value == "isinstance") and len(test.args) == 2 and isinstance(
+                test.args[0].value, cst.Name):
+            name = test.args[0].value.value
+            types = self.evaluate(test.args[1].value, frame)
+            predicate = lambda option: self.isinstance_of(option, types)  # noqa: E731
+        elif isinstance(test, cst.Comparison) and isinstance(test.left, cst.Name) and len(
+                test.comparisons) == 1 and isinstance(test.comparisons[0].operator,
+                                                      (cst.Is, cst.IsNot)):
+            comparator = self.evaluate(test.comparisons[0].comparator, frame)
+            if comparator == Const(None):
+                name = test.left.value
+                negate = isinstance(test.comparisons[0].operator, cst.IsNot)
+
+                def predicate(option: Value) -> bool | None:
+                    outcome = self.compare_one(cst.Is(), option, NONE)
+                    return None if outcome is None else (outcome != negate)
+        if name is None or predicate is None or name not in frame.local:
+            return {}, {}
+        value = frame.local[name]
+        opts = options(value)
+        if len(opts) < 2:
+            return {}, {}
+        verdicts = [(o, predicate(o)) for o in opts]
+        kept_true = [o for o, v in verdicts if v is not False]
+        kept_false = [o for o, v in verdicts if v is not True]
+        return ({name: choice(kept_true)} if kept_true else {},
+                {name: choice(kept_false)} if kept_false else {})
 
     def fork_containers(self, frame: Frame) -> None:
         """Each branch of an unknown ``if`` mutates its own copies of the lists and dicts
@@ -1444,7 +1490,8 @@ class Interpreter(FlowMixin, LayerMixin, InitMixin):
             return self.call_method(func.receiver, func.name, args, kwargs, node)
         if isinstance(func, ModuleObj):
             return self.call_module(func, args, kwargs)
-        if isinstance(func, TypeOf):
+        if isinstance(func, (TypeOf, Const)):
+            self.unknown_call(args + list(kwargs.values()))
             return UNKNOWN
         return self.unknown_call(args + list(kwargs.values()))
 

@@ -34,6 +34,7 @@ class LayerRecord:
     is_raw: bool = False
     is_other: bool = False  # a module we do not judge (Embedding, LSTM, attention, ...)
     used_as_weight: bool = False
+    scaled_output: bool = False  # raw weight whose product is rescaled at once
     transposed: bool | None = None  # raw weights: x @ W (True), F.linear (False)
     shape: tuple[int | None, ...] | None = None
 
@@ -86,7 +87,7 @@ class AnalysisState:
     def finish_layers(self) -> None:
         """Turn the records into the graph's frozen layers (raw params only if weights)."""
         for key, rec in self.records.items():
-            if rec.is_other or (rec.is_raw and not rec.used_as_weight):
+            if rec.is_other or (rec.is_raw and (not rec.used_as_weight or rec.scaled_output)):
                 continue
             start, end = self.span(rec.node)
             self.graph.layers[key] = Layer(
