@@ -65,12 +65,6 @@ def format_json(results: Iterable[FileResult]) -> str:
     return json.dumps(records, indent=2) + "\n"
 
 
-def format_findings(results: Sequence[FileResult], fmt: str) -> str:
-    if fmt == "json":
-        return format_json(results)
-    return format_text(results)
-
-
 def error_line(result: FileResult) -> str:
     """``path: cannot parse: <reason> (line N)`` for a file that could not be checked."""
     return f"{result.path}: {result.error}"
