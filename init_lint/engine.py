@@ -92,7 +92,9 @@ def decode_source(data: bytes) -> str:
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
-        line = data[: getattr(exc, "start", 0)].count(b"\n") + 1 if isinstance(exc, UnicodeDecodeError) else None
+        line = None
+        if isinstance(exc, UnicodeDecodeError):
+            line = data[: exc.start].count(b"\n") + 1
         raise SourceError(f"not valid {encoding} text", line) from None
     return text[1:] if text.startswith("\ufeff") else text
 
@@ -138,7 +140,8 @@ def parse(text: str) -> cst.Module:
     except cst.ParserSyntaxError as exc:
         if cpython_error is not None and cpython_error.msg:
             raise SourceError(cpython_error.msg, cpython_error.lineno) from None
-        raise SourceError(exc.message.splitlines()[0] if exc.message else "syntax error", exc.raw_line) from None
+        reason = exc.message.splitlines()[0] if exc.message else "syntax error"
+        raise SourceError(reason, exc.raw_line) from None
     except RecursionError:
         raise SourceError("nested too deeply for the parser") from None
     except (ValueError, Exception) as exc:  # libcst's native parser raises plain errors too

@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from functools import lru_cache
+from functools import cache
 
 
 class Family(Enum):
@@ -235,7 +235,8 @@ INITIALIZERS["variance_scaling_"] = Initializer(
 
 #: Functions that deliberately zero a module (diffusers / monai ``zero_module``).
 ZERO_MODULE_FUNCTIONS: frozenset[str] = frozenset(
-    {"diffusers.models.controlnet.zero_module", "diffusers.models.controlnets.controlnet.zero_module",
+    {"diffusers.models.controlnet.zero_module",
+     "diffusers.models.controlnets.controlnet.zero_module",
      "monai.networks.layers.utils.zero_module", "zero_module"}
 )
 
@@ -442,7 +443,7 @@ LEAKY_SLOPES: dict[str, float] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _hermite_nodes(n: int) -> tuple[tuple[float, float], ...]:
     """Nodes and weights of n-point Gauss-Hermite quadrature (physicists' weight e^-x^2),
     by Newton iteration on the recurrence (Numerical Recipes' ``gauher``)."""
@@ -474,7 +475,7 @@ def _hermite_nodes(n: int) -> tuple[tuple[float, float], ...]:
                 break
         nodes[i], nodes[n - 1 - i] = z, -z
         weights[i] = weights[n - 1 - i] = 2.0 / (pp * pp)
-    return tuple(zip(nodes, weights))
+    return tuple(zip(nodes, weights, strict=False))
 
 
 def second_moment(activation: str, q: float, param: float | None = None, n: int = 96) -> float:

@@ -11,8 +11,7 @@ import textwrap
 import libcst as cst
 
 from init_lint.analysis import build_graph
-from init_lint.analysis.graph import Consumer, ModelGraph
-
+from init_lint.analysis.graph import ModelGraph
 
 _SOURCES: dict[int, str] = {}
 
@@ -157,7 +156,8 @@ class Net(nn.Module):
         x = torch.tanh(self.c(x))
         return self.d(x).sigmoid()
 """)
-    assert {(u.act.name, u.act.param) for u in g.uses_of(layer_key(g, "a"))} == {("leaky_relu", 0.1)}
+    uses = g.uses_of(layer_key(g, "a"))
+    assert {(u.act.name, u.act.param) for u in uses} == {("leaky_relu", 0.1)}
     assert pairing(g, "b") == {("relu", "layer")}
     assert pairing(g, "c") == {("tanh", "layer")}
     assert pairing(g, "d") == {("sigmoid", "output")}

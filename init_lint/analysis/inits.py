@@ -59,7 +59,7 @@ class InitMixin(AnalysisState):
         names = INITIALIZERS[function].positional if function in INITIALIZERS else ()
         result: dict[str, Arg] = {}
         positional = [a for a in arg_nodes if a.keyword is None and not a.star]
-        for name, value, node in zip(names, arg_values[1:], positional[1:]):
+        for name, value, node in zip(names, arg_values[1:], positional[1:], strict=False):
             result[name] = self._arg(value, node.value)
         for node in arg_nodes:
             if node.keyword is not None:
@@ -80,6 +80,8 @@ class InitMixin(AnalysisState):
                 if len(node.args) > 1:
                     p = _number(self.evaluate_quiet(node.args[1].value))
                     gain_param = float(p) if isinstance(p, (int, float)) else None
+        if gain_name is None and isinstance(value, Const) and value.gain_name is not None:
+            gain_name, gain_param = value.gain_name, value.gain_param  # gain = calculate_gain(..)
         return Arg(_number(value), self.code(node), gain_name, gain_param)
 
     def evaluate_quiet(self, node: cst.BaseExpression) -> Value:
@@ -122,7 +124,7 @@ class InitMixin(AnalysisState):
             function, ())
         args: dict[str, Arg] = {}
         positional = [a for a in node.args if a.keyword is None]
-        for name, value, arg_node in zip(names, arg_values, positional):
+        for name, value, arg_node in zip(names, arg_values, positional, strict=False):
             args[name] = self._arg(value, arg_node.value)
         for arg_node in node.args:
             if arg_node.keyword is not None:

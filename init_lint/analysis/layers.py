@@ -15,8 +15,6 @@ from init_lint.analysis.graph import Act
 from init_lint.analysis.state import AnalysisState
 from init_lint.analysis.values import (
     UNKNOWN,
-    QName,
-    TransformerLayerMod,
     ActMod,
     Const,
     DictObj,
@@ -24,7 +22,9 @@ from init_lint.analysis.values import (
     ListObj,
     OtherMod,
     PassMod,
+    QName,
     SeqMod,
+    TransformerLayerMod,
     TupleV,
     Value,
     options,
@@ -61,7 +61,7 @@ def torch_nn_class(qname: str) -> str | None:
 
 def bind_arguments(names: tuple[str, ...], args: list[Value],
                    kwargs: dict[str, Value]) -> dict[str, Value]:
-    bound = dict(zip(names, args))
+    bound = dict(zip(names, args, strict=False))
     bound.update(kwargs)
     return bound
 
@@ -92,7 +92,7 @@ def _kernel_volume(value: Value | None, dims: int) -> int | None:
         return None
     size = literal_int(value)
     if size is not None:
-        return size**dims
+        return int(size**dims)
     if isinstance(value, TupleV):
         sizes = [literal_int(v) for v in value.items]
         if all(s is not None for s in sizes):
@@ -103,7 +103,10 @@ def _kernel_volume(value: Value | None, dims: int) -> int | None:
     return None
 
 
-def _fans(kind: str, bound: dict[str, Value]) -> tuple[int | None, int | None, tuple[int | None, ...] | None]:
+Shape = tuple[int | None, ...]
+
+
+def _fans(kind: str, bound: dict[str, Value]) -> tuple[int | None, int | None, Shape | None]:
     """fan_in, fan_out and weight shape as torch computes them."""
     if kind in ("Linear",):
         fi, fo = literal_int(bound.get("in_features")), literal_int(bound.get("out_features"))

@@ -41,6 +41,8 @@ class Const(Value):
 
     value: object
     soft: bool = field(default=False, compare=False)
+    gain_name: str | None = field(default=None, compare=False)  # from calculate_gain("...")
+    gain_param: float | None = field(default=None, compare=False)
 
 
 def soften(value: Value) -> Value:

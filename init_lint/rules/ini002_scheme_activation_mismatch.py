@@ -38,7 +38,8 @@ def mismatch(graph: ModelGraph, site: InitSite, layer: Layer) -> Act | None:
         call = kaiming_call(site)
         if call is None or is_pytorch_default(call):
             return None
-        rectifier = call.nonlinearity in ("relu", "leaky_relu") and call.gain > RECTIFIER_GAIN_THRESHOLD
+        rectifier = call.nonlinearity in ("relu", "leaky_relu") and (
+            call.gain > RECTIFIER_GAIN_THRESHOLD)
         if rectifier and fam in (Family.SATURATING, Family.SELF_NORMALIZING):
             return act
     return None

@@ -126,7 +126,8 @@ class Net(nn.Module):
         super().__init__()
         self.fc = nn.Linear(32, 32)
         self.out = nn.Linear(32, 1)
-        nn.init.xavier_uniform_(self.fc.weight, gain=nn.init.calculate_gain("relu"))  # expect: INI003
+        gain = nn.init.calculate_gain("relu")
+        nn.init.xavier_uniform_(self.fc.weight, gain=gain)  # expect: INI003
 
     def forward(self, x):
         return self.out(torch.tanh(self.fc(x)))
@@ -146,7 +147,7 @@ class Net(nn.Module):
             acts = {act for _, act in wrong}
             act = next(iter(acts))
             label, gain = named
-            expected = activation_gain(act.name, act.param)
+            expected = activation_gain(act.name or "linear", act.param)
             fix = f"; use {recommended_call(site, act)}" if len(acts) == 1 else ""
             message = (f'{site.function} on {layers} names "{label}" (gain {gain:.3g}) but '
                        f"{act.describe()} follows (gain {expected:.3g}): the weights start "

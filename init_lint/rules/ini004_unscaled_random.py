@@ -165,7 +165,9 @@ class Bilinear(nn.Module):
         acts = {paired_activation(graph, layer.key) for layer in layers}
         act = acts.pop() if len(acts) == 1 else None
         fans = [layer.fan_in for layer in layers if layer.fan_in]
-        growth = f" (~{math.sqrt(fans[0]) * std:.0f}x per layer at fan_in {fans[0]})" if fans else ""
+        growth = ""
+        if fans:
+            growth = f" (~{math.sqrt(fans[0]) * std:.0f}x per layer at fan_in {fans[0]})"
         what = site.function if site.form != "parameter" else "torch.randn/rand weight"
         fix = f"; use {recommended_call(site, act)}" if act is not None and site.form != (
             "parameter") else "; scale it by the fan (He/Xavier/LeCun)"
@@ -182,6 +184,7 @@ class Bilinear(nn.Module):
                   else "the signal shrinks at every hidden layer (vanishing over depth)")
         fix = f"; use {recommended_call(site, act)}" if act is not None and len(wrong) == 1 and (
             site.form != "parameter") else ""
-        return (f"{site.function} with std {std:.3g} on {names} is {best / std if direction == 'small' else std / best:.1f}x "
+        ratio = best / std if direction == "small" else std / best
+        return (f"{site.function} with std {std:.3g} on {names} is {ratio:.1f}x "
                 f"too {direction} for fan_in {layer.fan_in} before {label} (recommended std "
                 f"{best:.3g}): {effect}{fix}")
