@@ -164,8 +164,15 @@ def analyze_module(module: cst.Module, settings: Settings) -> list[Finding]:
 
 
 def analyze_text(text: str, settings: Settings) -> list[Finding]:
-    """Findings of a source text, before ``# noqa`` (flake8 applies its own)."""
+    """Findings of a source text, before ``# noqa`` (flake8 applies its own).
+
+    A file without any init-like token is not parsed with libcst; CPython's far cheaper
+    parser still checks it, so a broken file is reported whether or not it mentions an
+    initializer (libcst gets the last word: it reads syntax newer than this Python).
+    """
     if not might_have_findings(text, settings):
+        if cpython_syntax_error(text) is not None:
+            parse(text)  # raises SourceError unless libcst can read it after all
         return []
     return analyze_module(parse(text), settings)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import sys
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -42,11 +43,14 @@ _cache: OrderedDict[tuple[str, engine.Settings], tuple[Finding, ...]] = OrderedD
 Flake8Result = tuple[int, int, str, type[Any]]
 
 
-def shared_findings(text: str, settings: engine.Settings) -> tuple[Finding, ...]:
+def shared_findings(text: str, settings: engine.Settings,
+                    filename: str = "stdin") -> tuple[Finding, ...]:
     """The findings of ``text`` under ``settings``, analyzed at most once while cached.
 
     A ``SourceError`` (undecodable, unparsable, too deep) gives no findings: flake8 reports
-    the file's syntax error itself, and a plugin must not crash on it.
+    the file's syntax error itself, and a plugin must not crash on it. An unexpected error
+    (an init-lint bug) must not take the whole flake8 run down either: one line on stderr
+    names it, and the file gets no INI findings.
     """
     key = (text, settings)
     cached = _cache.get(key)
@@ -56,6 +60,10 @@ def shared_findings(text: str, settings: engine.Settings) -> tuple[Finding, ...]
     try:
         findings = tuple(engine.analyze_text(text, settings))
     except engine.SourceError:
+        findings = ()
+    except Exception as exc:  # noqa: BLE001 - a plugin bug must not abort flake8
+        print(f"{filename}: init-lint internal error: {type(exc).__name__}: {exc} "
+              "(please report this as an init-lint bug)", file=sys.stderr)
         findings = ()
     _cache[key] = findings
     while len(_cache) > _CACHE_SIZE:
@@ -93,7 +101,7 @@ class _SharedAnalysis:
         raise NotImplementedError
 
     def run(self) -> Iterator[Flake8Result]:
-        for finding in shared_findings("".join(self.lines), self.settings()):
+        for finding in shared_findings("".join(self.lines), self.settings(), self.filename):
             if self.reports(finding.code):
                 yield finding.line, finding.col, f"{finding.code} {finding.message}", type(self)
 

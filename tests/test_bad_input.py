@@ -250,3 +250,38 @@ def test_plugin_yields_nothing_for_source_the_engine_cannot_parse(
     text = BAD_FILES[name][0].decode("latin-1")
     lines = text.splitlines(keepends=True)
     assert list(checker(tree=None, lines=lines, filename=name).run()) == []  # type: ignore[arg-type]
+
+
+def test_broken_file_without_any_initializer_is_still_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The pre-filter skips libcst for such files, but CPython's parser still checks them.
+    path = write(tmp_path, "utils.py", b"def helper(:\n    return 1\n")
+    code, out, err = in_process_check(capsys, path)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"{path}: cannot parse: ") and err.endswith("(line 1)\n")
+
+
+def test_newer_syntax_that_libcst_reads_is_not_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # PEP 695 generics (Python 3.12): CPython 3.10/3.11 reject them, libcst reads them.
+    path = write(tmp_path, "typed.py", b"def first[T](items: list[T]) -> T:\n    return items[0]\n")
+    code, out, err = in_process_check(capsys, path)
+    assert (code, out, err) == (0, "", "")
+
+
+def test_plugin_bug_is_one_stderr_line_not_a_crashed_flake8_run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(text: str, settings: object) -> list[object]:
+        raise RuntimeError("analyzer bug")
+
+    monkeypatch.setattr("init_lint.engine.analyze_text", broken)
+    lines = [line + "\n" for line in XAVIER_RELU_MLP.splitlines()]
+    lines.append("# a unique line so the plugin's cache cannot answer\n")
+    results = list(InitLintChecker(tree=None, lines=lines, filename="m.py").run())  # type: ignore[arg-type]
+    assert results == []
+    err = capsys.readouterr().err
+    assert err == ("m.py: init-lint internal error: RuntimeError: analyzer bug "
+                   "(please report this as an init-lint bug)\n")
