@@ -456,3 +456,38 @@ class Net(nn.Module):
     assert param.form == "parameter" and param.args["std"].value == 0.02
     gain = site_at(g, "calculate_gain").args["gain"]
     assert gain.gain_name == "tanh" and abs(float(gain.value or 0) - 5 / 3) < 1e-9
+
+
+def test_static_method_passed_to_apply_gets_each_module() -> None:
+    g = graph_of(HEADER + """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.bn = nn.BatchNorm1d(8)
+        self.apply(self._init)
+
+    @staticmethod
+    def _init(m):
+        if isinstance(m, (nn.Linear, nn.BatchNorm1d)):
+            nn.init.uniform_(m.weight, -0.05, 0.05)
+
+    def forward(self, x):
+        return self.bn(self.fc(x))
+""")
+    site = site_at(g, "uniform_(m.weight")
+    assert {g.layers[k].name for k in site.weight_of} == {"fc", "bn"}
+
+
+def test_raw_convolution_kernel_has_torch_fans() -> None:
+    g = graph_of(HEADER + """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.kernel = nn.Parameter(torch.randn(16, 3, 5, 5) * 0.1)
+
+    def forward(self, x):
+        return F.relu(F.conv2d(x, self.kernel))
+""")
+    kernel = g.layers[layer_key(g, "kernel")]
+    assert (kernel.fan_in, kernel.fan_out) == (3 * 25, 16 * 25)

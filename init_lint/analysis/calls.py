@@ -159,12 +159,14 @@ class CallMixin(InterpreterBase):
             return self.merge_tensors(items if items is not None else [])
         if name in _MATMUL_FUNCTIONS and len(args) >= 2:
             return self.matmul(args[0], args[1])
-        if name in _LINEAR_FUNCTIONS and len(args) >= 2:
-            weight = args[1]
+        if name in _LINEAR_FUNCTIONS and args:
+            weight = args[1] if len(args) > 1 else kwargs.get("weight", UNKNOWN)
             if isinstance(weight, Param):
-                return self.use_raw_weight(weight, args[0], transposed=False if
-                                           name.endswith("linear") else None)
-            return self.unknown_call(args)
+                # F.linear / F.conv*: torch's own (out, in, *kernel) layout; conv_transpose
+                # weights are (in, out, ...) and their fans are left unknown.
+                return self.use_raw_weight(weight, args[0], transposed=None if
+                                           "transpose" in name else False)
+            return self.unknown_call(args + list(kwargs.values()))
         if name == "torch.einsum" and len(args) >= 3:
             params = [a for a in args[1:] if isinstance(a, Param)]
             tensors = [a for a in args[1:] if not isinstance(a, Param)]

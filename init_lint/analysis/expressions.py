@@ -26,6 +26,7 @@ from init_lint.analysis.values import (
     ActMod,
     BoundMethod,
     Choice,
+    ClassInfo,
     ClassRef,
     Const,
     DictObj,
@@ -51,6 +52,18 @@ from init_lint.analysis.values import (
     choice,
     is_soft,
 )
+
+
+def bind_method(receiver: Value, owner: ClassInfo, node: cst.FunctionDef) -> Value:
+    """``obj.method``: bound to the instance, to its class for a ``@classmethod``, to
+    nothing for a ``@staticmethod``."""
+    decorators = {d.decorator.value for d in node.decorators if isinstance(d.decorator, cst.Name)}
+    func = FuncRef(node, None, owner)
+    if "staticmethod" in decorators:
+        return func
+    if "classmethod" in decorators:
+        return BoundMethod(ClassRef(owner), func)
+    return BoundMethod(receiver, func)
 
 
 class ExpressionMixin(InterpreterBase):
@@ -502,7 +515,7 @@ class ExpressionMixin(InterpreterBase):
                 return value.attrs[name]
             found = value.cls.find_method(name)
             if found is not None:
-                return BoundMethod(value, FuncRef(found[1], None, found[0]))
+                return bind_method(value, found[0], found[1])
             for cls in value.cls.mro():
                 if name in cls.env:
                     return cls.env[name]

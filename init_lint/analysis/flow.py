@@ -182,7 +182,15 @@ class FlowMixin(AnalysisState):
         rec = self.records[param.key]
         rec.used_as_weight = True
         shape = param.shape
-        if shape is not None and len(shape) == 2 and transposed is not None:
+        if shape is not None and len(shape) > 2 and transposed is False:
+            # F.conv*(x, W): W is (out, in / groups, *kernel), torch's own layout and fans
+            volume: int | None = 1
+            for size in shape[2:]:
+                volume = volume * size if volume is not None and size is not None else None
+            if volume is not None and shape[0] is not None and shape[1] is not None:
+                rec.transposed, rec.fan_in, rec.fan_out = False, shape[1] * volume, (
+                    shape[0] * volume)
+        elif shape is not None and len(shape) == 2 and transposed is not None:
             fan_in, fan_out = (shape[0], shape[1]) if transposed else (shape[1], shape[0])
             if rec.transposed is None:
                 rec.transposed, rec.fan_in, rec.fan_out = transposed, fan_in, fan_out
