@@ -11,6 +11,7 @@ import pytest
 from _support import expected_markers
 
 from init_lint.engine import Settings, analyze_text
+from init_lint.fixes import fix_text
 from init_lint.rules import ALL_RULES, Example, Rule
 
 RULE_IDS = [rule.code for rule in ALL_RULES]
@@ -69,3 +70,32 @@ def test_invalid_example_is_flagged_exactly_on_its_expect_lines(
     expected = expected_markers(source, rule.code)
     assert expected, f"{rule.code} INVALID example {index} marks no `# expect: {rule.code}` line"
     assert flagged_lines(rule, source) == expected, source
+
+
+@pytest.mark.parametrize(
+    ("rule", "index"),
+    [(rule, i) for rule in ALL_RULES for i in range(len(rule.INVALID))],
+    ids=[f"{rule.code}-fix-{i}" for rule in ALL_RULES for i in range(len(rule.INVALID))],
+)
+def test_invalid_example_with_a_fix_carries_its_fixed_source(rule: type[Rule], index: int) -> None:
+    """A fixable INVALID example is an ``Example`` whose ``fixed`` is exactly what the
+    fixer makes of it; the fixed source no longer has the rule's finding; an example the
+    rule cannot fix has no ``fixed``."""
+    example = rule.INVALID[index]
+    source = _invalid_source(example)
+    findings = [f for f in analyze_text(source, only(rule)) if f.code == rule.code]
+    result = fix_text(source, findings)
+    expected = example.fixed if isinstance(example, Example) else None
+    if not result.applied:
+        assert expected is None, f"{rule.code} example {index} promises a fix it does not get"
+        return
+    assert expected is not None, f"{rule.code} example {index} is fixable: give it `fixed=`"
+    assert result.text == expected
+    assert flagged_lines(rule, expected) == set()
+
+
+def test_every_fixable_rule_has_a_fixed_example() -> None:
+    fixable = {"INI001", "INI002", "INI003", "INI004", "INI006"}
+    with_fixes = {rule.code for rule in ALL_RULES
+                  if any(isinstance(e, Example) and e.fixed for e in rule.INVALID)}
+    assert with_fixes == fixable

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from init_lint.analysis.graph import ModelGraph
+from init_lint.analysis.graph import ModelGraph, SourceFacts
 from init_lint.analysis.interpreter import Interpreter
 from init_lint.analysis.names import collect_imports
 
@@ -13,10 +13,14 @@ from init_lint.analysis.names import collect_imports
 def build_graph(module: cst.Module) -> ModelGraph:
     """Analyze a parsed module into its ModelGraph."""
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(PositionProvider)
-    interpreter = Interpreter(module, dict(positions), collect_imports(module))
+    positions = dict(wrapper.resolve(PositionProvider))
+    aliases = collect_imports(module)
+    interpreter = Interpreter(module, positions, aliases)
     interpreter.run()
-    return interpreter.graph
+    graph = interpreter.graph
+    graph.source = SourceFacts(module, positions, aliases)
+    return graph
+
 
 
 __all__ = ["ModelGraph", "build_graph"]

@@ -7,8 +7,13 @@ initializing operation with the layers it reaches. See DESIGN.md, "The model of 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
+
+import libcst as cst
+from libcst.metadata import CodeRange
 
 from init_lint.findings import Position
 
@@ -107,9 +112,53 @@ class InitSite:
 
 
 @dataclass
+class SourceFacts:
+    """What fix construction needs of the file itself: the tree, where each node is, the
+    import aliases, every name the module uses (so an added import never clashes) and the
+    quote style it prefers."""
+
+    module: cst.Module
+    positions: Mapping[cst.CSTNode, CodeRange]
+    aliases: dict[str, str]
+
+    @cached_property
+    def _name_and_quote_census(self) -> tuple[frozenset[str], str]:
+        # One walk, and only for files with a fixable finding.
+        names: set[str] = set()
+        quotes = {'"': 0, "'": 0}
+        stack: list[cst.CSTNode] = [self.module]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Name):
+                names.add(node.value)
+            elif isinstance(node, cst.SimpleString) and node.quote[0] in quotes:
+                quotes[node.quote[0]] += 1
+            stack.extend(node.children)
+        return frozenset(names), "'" if quotes["'"] > quotes['"'] else '"'
+
+    @property
+    def names(self) -> frozenset[str]:
+        """Every identifier the module binds or uses (a new import must not shadow one)."""
+        return self._name_and_quote_census[0]
+
+    @property
+    def quote(self) -> str:
+        """The quote character most of the module's plain strings use."""
+        return self._name_and_quote_census[1]
+
+    def span(self, node: cst.CSTNode) -> tuple[Position, Position] | None:
+        rng = self.positions.get(node)
+        if rng is None:
+            return None
+        return (Position(rng.start.line, rng.start.column),
+                Position(rng.end.line, rng.end.column))
+
+
+@dataclass
 class ModelGraph:
     """The facts of one file."""
 
+    source: SourceFacts | None = None
     layers: dict[int, Layer] = field(default_factory=dict)
     uses: dict[int, set[Use]] = field(default_factory=dict)
     normalized: set[int] = field(default_factory=set)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from init_lint.analysis.graph import InitSite, Layer, ModelGraph
 from init_lint.findings import Finding
 from init_lint.knowledge import Family, Scheme
-from init_lint.rules.base import Options, Rule
+from init_lint.rules.base import Example, Options, Rule
 from init_lint.rules.common import (
     family,
     is_hidden,
@@ -16,6 +16,7 @@ from init_lint.rules.common import (
     recommended_call,
     scheme_of,
 )
+from init_lint.rules.fixing import replacement_fix
 
 
 class ZeroOrConstantWeight(Rule):
@@ -73,7 +74,8 @@ class Block(nn.Module):
 ''',
     )
     INVALID = (
-        '''
+        Example(
+            '''
 import torch.nn as nn
 
 class MLP(nn.Module):
@@ -86,7 +88,22 @@ class MLP(nn.Module):
     def forward(self, x):
         return self.fc2(self.fc1(x).relu())
 ''',
-        '''
+            fixed='''
+import torch.nn as nn
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 256)
+        self.fc2 = nn.Linear(256, 10)
+        nn.init.kaiming_uniform_(self.fc1.weight, nonlinearity="relu")  # expect: INI001
+
+    def forward(self, x):
+        return self.fc2(self.fc1(x).relu())
+''',
+        ),
+        Example(
+            '''
 import torch.nn as nn
 
 class Encoder(nn.Module):
@@ -98,6 +115,19 @@ class Encoder(nn.Module):
     def forward(self, x):
         return self.net(x)
 ''',
+            fixed='''
+import torch.nn as nn
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 8))
+        nn.init.xavier_uniform_(self.net[0].weight, gain=nn.init.calculate_gain("tanh"))  # expect: INI001
+
+    def forward(self, x):
+        return self.net(x)
+''',
+        ),
     )
 
     def check(self, graph: ModelGraph, options: Options) -> Iterator[Finding]:
@@ -107,7 +137,10 @@ class Encoder(nn.Module):
             hidden = [layer for layer in reached_layers(graph, site)
                       if is_hidden(graph, layer.key)]
             if hidden:
-                yield Finding(self.code, self.message(graph, site, hidden), site.start, site.end)
+                acts = {paired_activation(graph, layer.key) for layer in hidden}
+                act = acts.pop() if len(acts) == 1 else None
+                yield Finding(self.code, self.message(graph, site, hidden), site.start, site.end,
+                              replacement_fix(graph, site, act))
 
     def message(self, graph: ModelGraph, site: InitSite, layers: list[Layer]) -> str:
         what = "zero" if site.function == "zeros_" else "constant"

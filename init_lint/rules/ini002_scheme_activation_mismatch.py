@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from init_lint.analysis.graph import Act, InitSite, Layer, ModelGraph
 from init_lint.findings import Finding
 from init_lint.knowledge import Family, Scheme
-from init_lint.rules.base import Options, Rule
+from init_lint.rules.base import Example, Options, Rule
 from init_lint.rules.common import (
     is_normalized,
     is_pytorch_default,
@@ -18,6 +18,7 @@ from init_lint.rules.common import (
     scheme_of,
     xavier_gain,
 )
+from init_lint.rules.fixing import scheme_fix
 
 #: A Xavier/orthogonal gain this large already compensates a rectifier (sqrt(2) ~ 1.41).
 RECTIFIER_GAIN_THRESHOLD = 1.2
@@ -122,7 +123,8 @@ class ConvNet(nn.Module):
 ''',
     )
     INVALID = (
-        '''
+        Example(
+            '''
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -136,7 +138,23 @@ class MLP(nn.Module):
     def forward(self, x):
         return self.fc2(F.relu(self.fc1(x)))
 ''',
-        '''
+            fixed='''
+import torch.nn as nn
+import torch.nn.functional as F
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 256)
+        self.fc2 = nn.Linear(256, 10)
+        nn.init.kaiming_uniform_(self.fc1.weight, nonlinearity="relu")  # expect: INI002
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(x)))
+''',
+        ),
+        Example(
+            '''
 import torch
 import torch.nn as nn
 
@@ -150,6 +168,21 @@ class Policy(nn.Module):
     def forward(self, x):
         return self.out(torch.tanh(self.fc(x)))
 ''',
+            fixed='''
+import torch
+import torch.nn as nn
+
+class Policy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 64)
+        self.out = nn.Linear(64, 2)
+        nn.init.xavier_normal_(self.fc.weight, gain=nn.init.calculate_gain("tanh"))  # expect: INI002
+
+    def forward(self, x):
+        return self.out(torch.tanh(self.fc(x)))
+''',
+        ),
     )
 
     def check(self, graph: ModelGraph, options: Options) -> Iterator[Finding]:
@@ -159,7 +192,9 @@ class Policy(nn.Module):
             wrong = [(layer, act) for layer in reached_layers(graph, site)
                      if (act := mismatch(graph, site, layer)) is not None]
             if wrong:
-                yield Finding(self.code, self.message(site, wrong), site.start, site.end)
+                acts = {act for _, act in wrong}
+                fix = scheme_fix(graph, site, acts.pop()) if len(acts) == 1 else None
+                yield Finding(self.code, self.message(site, wrong), site.start, site.end, fix)
 
     def message(self, site: InitSite, wrong: list[tuple[Layer, Act]]) -> str:
         acts = {act for _, act in wrong}

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from init_lint.analysis.graph import Act, InitSite, Layer, ModelGraph
 from init_lint.findings import Finding
 from init_lint.knowledge import ACTIVATIONS, Family, Scheme, activation_gain, calculate_gain
-from init_lint.rules.base import Options, Rule
+from init_lint.rules.base import Example, Options, Rule
 from init_lint.rules.common import (
     family,
     is_normalized,
@@ -18,6 +18,7 @@ from init_lint.rules.common import (
     recommended_call,
     scheme_of,
 )
+from init_lint.rules.fixing import renamed_gain_fix
 from init_lint.rules.ini002_scheme_activation_mismatch import mismatch
 
 TOLERANCE = 0.10
@@ -104,7 +105,8 @@ class Net(nn.Module):
 ''',
     )
     INVALID = (
-        '''
+        Example(
+            '''
 import torch.nn as nn
 
 class Net(nn.Module):
@@ -117,6 +119,20 @@ class Net(nn.Module):
     def forward(self, x):
         return self.out(self.fc(x).relu())
 ''',
+            fixed='''
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(32, 32)
+        self.out = nn.Linear(32, 1)
+        nn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")  # expect: INI003
+
+    def forward(self, x):
+        return self.out(self.fc(x).relu())
+''',
+        ),
         '''
 import torch
 import torch.nn as nn
@@ -132,6 +148,36 @@ class Net(nn.Module):
     def forward(self, x):
         return self.out(torch.tanh(self.fc(x)))
 ''',
+        Example(
+            '''
+import torch.nn as nn
+
+class Critic(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(32, 32)
+        self.act = nn.LeakyReLU(0.2)
+        self.out = nn.Linear(32, 1)
+        nn.init.kaiming_uniform_(self.fc.weight, mode="fan_in", nonlinearity="tanh")  # expect: INI003
+
+    def forward(self, x):
+        return self.out(self.act(self.fc(x)))
+''',
+            fixed='''
+import torch.nn as nn
+
+class Critic(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(32, 32)
+        self.act = nn.LeakyReLU(0.2)
+        self.out = nn.Linear(32, 1)
+        nn.init.kaiming_uniform_(self.fc.weight, mode="fan_in", nonlinearity="leaky_relu", a=0.2)  # expect: INI003
+
+    def forward(self, x):
+        return self.out(self.act(self.fc(x)))
+''',
+        ),
     )
 
     def check(self, graph: ModelGraph, options: Options) -> Iterator[Finding]:
@@ -148,8 +194,9 @@ class Net(nn.Module):
             act = next(iter(acts))
             label, gain = named
             expected = activation_gain(act.name or "linear", act.param)
-            fix = f"; use {recommended_call(site, act)}" if len(acts) == 1 else ""
+            advice = f"; use {recommended_call(site, act)}" if len(acts) == 1 else ""
             message = (f'{site.function} on {layers} names "{label}" (gain {gain:.3g}) but '
                        f"{act.describe()} follows (gain {expected:.3g}): the weights start "
-                       f"{gain / expected:.2f}x the right scale{fix}")
-            yield Finding(self.code, message, site.start, site.end)
+                       f"{gain / expected:.2f}x the right scale{advice}")
+            fix = renamed_gain_fix(graph, site, act) if len(acts) == 1 else None
+            yield Finding(self.code, message, site.start, site.end, fix)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from init_lint.analysis.graph import InitSite, Layer, ModelGraph
 from init_lint.findings import Finding
 from init_lint.knowledge import Scheme, recommended_std
-from init_lint.rules.base import Options, Rule
+from init_lint.rules.base import Example, Options, Rule
 from init_lint.rules.common import (
     is_hidden,
     is_normalized,
@@ -19,6 +19,7 @@ from init_lint.rules.common import (
     recommended_call,
     scheme_of,
 )
+from init_lint.rules.fixing import common_activation, replacement_fix
 
 
 def random_std(site: InitSite) -> tuple[float | None, bool]:
@@ -97,7 +98,8 @@ class Projection(nn.Module):
 ''',
     )
     INVALID = (
-        '''
+        Example(
+            '''
 import torch.nn as nn
 
 class MLP(nn.Module):
@@ -110,7 +112,22 @@ class MLP(nn.Module):
     def forward(self, x):
         return self.fc2(self.fc1(x).relu())
 ''',
-        '''
+            fixed='''
+import torch.nn as nn
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 256)
+        self.fc2 = nn.Linear(256, 10)
+        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")  # expect: INI004
+
+    def forward(self, x):
+        return self.fc2(self.fc1(x).relu())
+''',
+        ),
+        Example(
+            '''
 import torch
 import torch.nn as nn
 
@@ -122,6 +139,19 @@ class Bilinear(nn.Module):
     def forward(self, x):
         return x @ self.W
 ''',
+            fixed='''
+import torch
+import torch.nn as nn
+
+class Bilinear(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.W = nn.Parameter(nn.init.xavier_uniform_(torch.empty(128, 64)))  # expect: INI004
+
+    def forward(self, x):
+        return x @ self.W
+''',
+        ),
     )
 
     def check(self, graph: ModelGraph, options: Options) -> Iterator[Finding]:
@@ -134,15 +164,16 @@ class Bilinear(nn.Module):
             std, unscaled = random_std(site)
             if std is None:
                 continue
+            fix = replacement_fix(graph, site, common_activation(graph, layers))
             if unscaled:
                 yield Finding(self.code, self.unscaled_message(graph, site, layers, std),
-                              site.start, site.end)
+                              site.start, site.end, fix)
                 continue
             wrong = [(layer, verdict) for layer in layers
                      if (verdict := self.off_scale(graph, layer, std, options)) is not None]
             if wrong:
                 yield Finding(self.code, self.scale_message(graph, site, wrong, std),
-                              site.start, site.end)
+                              site.start, site.end, fix)
 
     def off_scale(self, graph: ModelGraph, layer: Layer, std: float,
                   options: Options) -> tuple[str, float] | None:

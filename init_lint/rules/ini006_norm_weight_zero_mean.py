@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 from init_lint.analysis.graph import InitSite, ModelGraph
 from init_lint.findings import Finding
-from init_lint.rules.base import Options, Rule
+from init_lint.rules.base import Example, Options, Rule
 from init_lint.rules.common import number, reached_layers
+from init_lint.rules.fixing import ones_fix
 
 
 def zero_mean_random(site: InitSite) -> bool:
@@ -71,6 +72,34 @@ class Net(nn.Module):
     def forward(self, x):
         return self.bn(self.conv(x)).relu()
 ''',
+        Example(
+            '''
+import torch.nn as nn
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(64, 64)
+        self.norm = nn.LayerNorm(64)
+        nn.init.trunc_normal_(self.norm.weight, std=0.02)  # expect: INI006
+
+    def forward(self, x):
+        return x + self.fc(self.norm(x))
+''',
+            fixed='''
+import torch.nn as nn
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(64, 64)
+        self.norm = nn.LayerNorm(64)
+        nn.init.ones_(self.norm.weight)  # expect: INI006
+
+    def forward(self, x):
+        return x + self.fc(self.norm(x))
+''',
+        ),
     )
 
     def check(self, graph: ModelGraph, options: Options) -> Iterator[Finding]:
@@ -84,4 +113,4 @@ class Net(nn.Module):
             message = (f"{site.function} with mean 0 on the weight of {names}: a norm "
                        "layer's scale should start at 1; with a tiny random-sign scale every "
                        "normalized unit starts near 0; use nn.init.ones_ for norm weights")
-            yield Finding(self.code, message, site.start, site.end)
+            yield Finding(self.code, message, site.start, site.end, ones_fix(graph, site))
