@@ -111,6 +111,22 @@ class InitSite:
     node: object = field(default=None, repr=False, compare=False)  # the CST node, for fixes
 
 
+def _bound_by_import(node: cst.Import | cst.ImportFrom) -> set[str]:
+    if isinstance(node.names, cst.ImportStar):
+        return set()
+    bound: set[str] = set()
+    for alias in node.names:
+        if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            bound.add(alias.asname.name.value)
+        else:
+            name: cst.BaseExpression = alias.name
+            while isinstance(name, cst.Attribute):
+                name = name.value  # `import a.b` binds `a`
+            if isinstance(name, cst.Name):
+                bound.add(name.value)
+    return bound
+
+
 @dataclass
 class SourceFacts:
     """What fix construction needs of the file itself: the tree, where each node is, the
@@ -133,6 +149,12 @@ class SourceFacts:
                 names.add(node.value)
             elif isinstance(node, cst.SimpleString) and node.quote[0] in quotes:
                 quotes[node.quote[0]] += 1
+            elif isinstance(node, cst.Attribute):
+                stack.append(node.value)  # `.attr` binds no name in this module
+                continue
+            elif isinstance(node, (cst.Import, cst.ImportFrom)):
+                names.update(_bound_by_import(node))
+                continue
             stack.extend(node.children)
         return frozenset(names), "'" if quotes["'"] > quotes['"'] else '"'
 

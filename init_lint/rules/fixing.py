@@ -97,6 +97,10 @@ class FixWriter:
             if ("torch.nn", "init") not in self.imports:
                 self.imports.append(("torch.nn", "init"))
             return "init"
+        if "torch" not in self.facts.names:
+            if ("torch", None) not in self.imports:
+                self.imports.append(("torch", None))
+            return "torch.nn.init"
         return None
 
     def calculate_gain(self, name: str, param: float | None = None) -> str | None:
