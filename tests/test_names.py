@@ -9,7 +9,7 @@ import pytest
 from libcst.metadata import MetadataWrapper, QualifiedNameProvider, QualifiedNameSource
 
 from init_lint.analysis.names import collect_imports, dotted_name, qualify
-from init_lint.engine import Settings, check_text
+from init_lint.engine import Settings, check_text, decode_source
 
 FIXTURES = sorted(p for p in (Path(__file__).parent.parent / "fixtures").rglob("*.py")
                   if "fixed" not in p.parts and "expected" not in p.parts)
@@ -48,7 +48,7 @@ def _import_names(qnames: set) -> set[str]:  # type: ignore[type-arg]
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
 def test_resolver_matches_qualified_name_provider_on_fixture(path: Path) -> None:
-    module = cst.parse_module(path.read_text(encoding="utf-8"))
+    module = cst.parse_module(decode_source(path.read_bytes()))
     wrapper = MetadataWrapper(module)
     collector = _Collector()
     wrapper.visit(collector)

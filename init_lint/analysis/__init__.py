@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
-from init_lint.analysis.graph import ModelGraph, SourceFacts
+from init_lint.analysis.graph import ModelGraph, SourceFacts, Spans
 from init_lint.analysis.interpreter import Interpreter
 from init_lint.analysis.names import collect_imports
 
 
 def build_graph(module: cst.Module) -> ModelGraph:
     """Analyze a parsed module into its ModelGraph."""
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    positions = dict(wrapper.resolve(PositionProvider))
+    spans = Spans(module)
     aliases = collect_imports(module)
-    interpreter = Interpreter(module, positions, aliases)
+    interpreter = Interpreter(module, spans, aliases)
     interpreter.run()
     graph = interpreter.graph
-    graph.source = SourceFacts(module, positions, aliases)
+    graph.source = SourceFacts(module, spans, aliases)
     return graph
 
 

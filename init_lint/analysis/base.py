@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import CodeRange
 
 from init_lint.analysis.flow import FlowMixin
+from init_lint.analysis.graph import Spans
 from init_lint.analysis.inits import InitMixin
 from init_lint.analysis.layers import LayerMixin
 from init_lint.analysis.values import (
@@ -23,6 +23,7 @@ from init_lint.analysis.values import (
     TypeOf,
     Value,
 )
+from init_lint.analysis.walk import descendants
 
 _MAX_DEPTH = 24
 _MAX_UNROLL = 256
@@ -69,9 +70,9 @@ class Frame:
 class InterpreterBase(FlowMixin, LayerMixin, InitMixin):
     """The interpreter's state; the parts are mixins over it."""
 
-    def __init__(self, module: cst.Module, positions: dict[cst.CSTNode, CodeRange],
+    def __init__(self, module: cst.Module, spans: Spans,
                  aliases: dict[str, str]) -> None:
-        super().__init__(module, positions)
+        super().__init__(module, spans)
         self.aliases = aliases
         self.globals: dict[str, Value] = {}
         self.classes: list[ClassInfo] = []
@@ -167,24 +168,16 @@ def _conv_dims(kind: str) -> int:
     return int(kind[-2]) if kind[-2:] in ("1d", "2d", "3d") and "Conv" in kind else 0
 
 
-def _names_in(node: object) -> Iterator[str]:
-    """Every ``Name`` under a node (or list of nodes)."""
-    stack: list[object] = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, (list, tuple)):
-            stack.extend(current)
-        elif isinstance(current, cst.Name):
+def _names_in(node: cst.CSTNode) -> Iterator[str]:
+    """Every ``Name`` under a node, annotations left out."""
+    for current in descendants(node, prune=(cst.Annotation,)):
+        if isinstance(current, cst.Name):
             yield current.value
-        elif isinstance(current, cst.Annotation):
-            continue
-        elif isinstance(current, cst.CSTNode):
-            stack.extend(current.children)
 
 
 def _dispatches_on(node: cst.FunctionDef, param: str) -> bool:
     """Does the function test ``isinstance(param, ...)``/``type(param)`` or its class name?"""
-    for child in _walk(node.body):
+    for child in descendants(node.body):
         if isinstance(child, cst.Call) and isinstance(child.func, cst.Name) and (
                 child.func.value in ("isinstance", "type")) and child.args:
             first = child.args[0].value
@@ -194,14 +187,6 @@ def _dispatches_on(node: cst.FunctionDef, param: str) -> bool:
                 child.value, cst.Name) and child.value.value == param:
             return True
     return False
-
-
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack: list[cst.CSTNode] = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)
 
 
 _BUILTINS = frozenset({"range", "len", "isinstance", "type", "super", "zip", "enumerate", "list",

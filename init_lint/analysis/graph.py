@@ -13,7 +13,7 @@ from enum import Enum
 from functools import cached_property
 
 import libcst as cst
-from libcst.metadata import CodeRange
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from init_lint.findings import Position
 
@@ -63,21 +63,57 @@ class Use:
     chain: tuple[int, ...] = ()  # plain rectifier chain ending here (INI005)
 
 
+class Spans:
+    """Where nodes are in the source, computed only when first asked.
+
+    libcst's ``PositionProvider`` regenerates the whole module's code to know positions:
+    about as costly as the analysis itself. Only files with a finding need a position,
+    so most files never pay for it.
+    """
+
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        self._positions: Mapping[cst.CSTNode, CodeRange] | None = None
+
+    def of(self, node: cst.CSTNode) -> tuple[Position, Position]:
+        if self._positions is None:
+            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            self._positions = wrapper.resolve(PositionProvider)
+        rng = self._positions.get(node)
+        if rng is None:
+            return Position(0, 0), Position(0, 0)
+        return (Position(rng.start.line, rng.start.column),
+                Position(rng.end.line, rng.end.column))
+
+
 @dataclass(frozen=True)
 class Layer:
     """A parametric layer (or normalization layer, or raw weight) built in the file."""
 
     key: int
     kind: str  # torch.nn class name, or "Parameter" for a raw weight
-    name: str  # for messages: "fc1", "net[0]", "W"
-    start: Position
-    end: Position
+    given_name: str | None  # where it is stored: "fc1", "net[0]", "W"
+    node: cst.CSTNode = field(repr=False, compare=False)
+    spans: Spans = field(repr=False, compare=False)
     fan_in: int | None = None  # the true fans (for raw weights: of the matmul)
     fan_out: int | None = None
     is_norm: bool = False
     is_raw: bool = False
     transposed: bool = False  # raw (in, out) weight used as x @ W: torch's fan_in is shape[1]
     shape: tuple[int | None, ...] | None = None
+
+    @property
+    def start(self) -> Position:
+        return self.spans.of(self.node)[0]
+
+    @property
+    def end(self) -> Position:
+        return self.spans.of(self.node)[1]
+
+    @property
+    def name(self) -> str:
+        """For messages: where the layer is stored, else what and where it is built."""
+        return self.given_name or f"{self.kind} at line {self.start.line}"
 
 
 @dataclass(frozen=True)
@@ -94,8 +130,8 @@ class Arg:
 class InitSite:
     """One initializing operation and the tensors it can target."""
 
-    start: Position
-    end: Position
+    node: cst.CSTNode = field(repr=False, compare=False)  # the CST node, for fixes
+    spans: Spans = field(repr=False, compare=False)
     function: str  # torch.nn.init name it is or acts as ("zeros_" for .zero_())
     form: str  # "init_call", "tensor_method", "parameter"
     args: dict[str, Arg]
@@ -108,7 +144,14 @@ class InitSite:
     scale_text: str | None = None  # for nn.Parameter(torch.randn(...) * s): the scale
     dispatch: bool = False  # reached through isinstance dispatch / parameter loops
     zero_module: bool = False  # wrapped in a known zero_module(...) helper
-    node: object = field(default=None, repr=False, compare=False)  # the CST node, for fixes
+
+    @property
+    def start(self) -> Position:
+        return self.spans.of(self.node)[0]
+
+    @property
+    def end(self) -> Position:
+        return self.spans.of(self.node)[1]
 
 
 def _bound_by_import(node: cst.Import | cst.ImportFrom) -> set[str]:
@@ -134,12 +177,14 @@ class SourceFacts:
     quote style it prefers."""
 
     module: cst.Module
-    positions: Mapping[cst.CSTNode, CodeRange]
+    spans: Spans
     aliases: dict[str, str]
 
     @cached_property
     def _name_and_quote_census(self) -> tuple[frozenset[str], str]:
         # One walk, and only for files with a fixable finding.
+        from init_lint.analysis.walk import child_nodes
+
         names: set[str] = set()
         quotes = {'"': 0, "'": 0}
         stack: list[cst.CSTNode] = [self.module]
@@ -155,7 +200,7 @@ class SourceFacts:
             elif isinstance(node, (cst.Import, cst.ImportFrom)):
                 names.update(_bound_by_import(node))
                 continue
-            stack.extend(node.children)
+            stack.extend(child_nodes(node))
         return frozenset(names), "'" if quotes["'"] > quotes['"'] else '"'
 
     @property
@@ -169,11 +214,8 @@ class SourceFacts:
         return self._name_and_quote_census[1]
 
     def span(self, node: cst.CSTNode) -> tuple[Position, Position] | None:
-        rng = self.positions.get(node)
-        if rng is None:
-            return None
-        return (Position(rng.start.line, rng.start.column),
-                Position(rng.end.line, rng.end.column))
+        start, end = self.spans.of(node)
+        return None if start.line == 0 else (start, end)
 
 
 @dataclass

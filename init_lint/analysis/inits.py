@@ -45,8 +45,7 @@ class InitMixin(AnalysisState):
                  tensor_text: str) -> InitSite:
         site = self.sites_by_node.get(id(node))
         if site is None:
-            start, end = self.span(node)
-            site = InitSite(start, end, function, form, args, tensor_text, node=node)
+            site = InitSite(node, self.spans, function, form, args, tensor_text)
             self.sites_by_node[id(node)] = site
             self.graph.init_sites.append(site)
         if self.dispatch:

@@ -257,7 +257,7 @@ class Interpreter(BranchMixin, ExpressionMixin, CallMixin, ModuleMixin, Interpre
         from init_lint.analysis.names import ImportCollector
 
         collector = ImportCollector()
-        node.visit(collector)
+        collector.add(node)
         for local, target in collector.aliases.items():
             frame.local[local] = QName(target)
 

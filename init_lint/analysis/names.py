@@ -13,6 +13,8 @@ first, so ``def f(init): init.zeros_(w)`` is not ``torch.nn.init``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import libcst as cst
 
 #: Relative imports inside known packages that stand for that package's module.
@@ -49,21 +51,26 @@ def _relative_target(module: str, name: str) -> str | None:
     return None
 
 
-class ImportCollector(cst.CSTVisitor):
-    """Collects ``local name -> qualified name`` from every import in the module."""
+class ImportCollector:
+    """Collects ``local name -> qualified name`` from import statements."""
 
     def __init__(self) -> None:
         self.aliases: dict[str, str] = {}
         self.conflicts: set[str] = set()
         self.assigned: set[str] = set()
-        self._depth = 0
 
     def _bind(self, local: str, qualified: str) -> None:
         if self.aliases.get(local, qualified) != qualified:
             self.conflicts.add(local)
         self.aliases[local] = qualified
 
-    def visit_Import(self, node: cst.Import) -> None:
+    def add(self, node: cst.Import | cst.ImportFrom) -> None:
+        if isinstance(node, cst.Import):
+            self.add_import(node)
+        else:
+            self.add_import_from(node)
+
+    def add_import(self, node: cst.Import) -> None:
         for alias in node.names:
             full = _module_name(alias.name)
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
@@ -72,7 +79,7 @@ class ImportCollector(cst.CSTVisitor):
                 head = full.split(".", 1)[0]
                 self._bind(head, head)
 
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+    def add_import_from(self, node: cst.ImportFrom) -> None:
         if isinstance(node.names, cst.ImportStar):
             return
         module = _module_name(node.module)
@@ -90,28 +97,49 @@ class ImportCollector(cst.CSTVisitor):
             else:
                 self._bind(local, f"{module}.{name}" if module else name)
 
-    # Module-level rebinding of an imported name makes it ambiguous.
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._depth += 1
+    def add_block(self, body: Sequence[cst.CSTNode], module_level: bool) -> None:
+        """Imports anywhere in a block (statements only: imports are statements); names a
+        module-level assignment rebinds (they become ambiguous)."""
+        for statement in body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, (cst.Import, cst.ImportFrom)):
+                        self.add(small)
+                    elif module_level and isinstance(small, cst.Assign):
+                        for target in small.targets:
+                            if isinstance(target.target, cst.Name):
+                                self.assigned.add(target.target.value)
+            elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+                self.add_block(_block(statement.body), False)
+            else:
+                for block in _blocks(statement):
+                    self.add_block(block, module_level)
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self._depth -= 1
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self._depth += 1
+def _block(suite: cst.BaseSuite) -> Sequence[cst.CSTNode]:
+    return suite.body if isinstance(suite, (cst.IndentedBlock, cst.SimpleStatementSuite)) else ()
 
-    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-        self._depth -= 1
 
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        if self._depth == 0 and isinstance(node.target, cst.Name):
-            self.assigned.add(node.target.value)
+def _blocks(statement: cst.CSTNode) -> list[Sequence[cst.CSTNode]]:
+    """The statement blocks of a compound statement (if/elif/else, loops, try, with)."""
+    found: list[Sequence[cst.CSTNode]] = []
+    for name in ("body", "orelse", "finalbody"):
+        part = getattr(statement, name, None)
+        if isinstance(part, cst.BaseSuite):
+            found.append(_block(part))
+        elif isinstance(part, (cst.Else, cst.Finally)):
+            found.append(_block(part.body))
+        elif isinstance(part, cst.If):
+            found.append([part])
+    for handler in getattr(statement, "handlers", ()):
+        found.append(_block(handler.body))
+    return found
 
 
 def collect_imports(module: cst.Module) -> dict[str, str]:
     """The module's import aliases, without ambiguous or reassigned names."""
     collector = ImportCollector()
-    module.visit(collector)
+    collector.add_block(module.body, True)
     drop = collector.conflicts | collector.assigned
     return {k: v for k, v in collector.aliases.items() if k not in drop}
 

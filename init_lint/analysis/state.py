@@ -9,11 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import CodeRange
 
-from init_lint.analysis.graph import Consumer, Layer, ModelGraph, Use
+from init_lint.analysis.graph import Consumer, Layer, ModelGraph, Spans, Use
 from init_lint.analysis.values import ModuleObj
-from init_lint.findings import Position
 
 
 class BudgetExceeded(Exception):
@@ -44,9 +42,9 @@ class AnalysisState:
 
     STEP_BUDGET = 400_000
 
-    def __init__(self, module: cst.Module, positions: dict[cst.CSTNode, CodeRange]) -> None:
+    def __init__(self, module: cst.Module, spans: Spans) -> None:
         self.module = module
-        self.positions = positions
+        self.spans = spans
         self.graph = ModelGraph()
         self.records: dict[int, LayerRecord] = {}
         self.node_keys: dict[tuple[int, str], int] = {}
@@ -60,13 +58,6 @@ class AnalysisState:
         self.steps += 1
         if self.steps > self.STEP_BUDGET:
             raise BudgetExceeded
-
-    def span(self, node: cst.CSTNode) -> tuple[Position, Position]:
-        rng = self.positions.get(node)
-        if rng is None:
-            return Position(0, 0), Position(0, 0)
-        return (Position(rng.start.line, rng.start.column),
-                Position(rng.end.line, rng.end.column))
 
     def key_for(self, node: cst.CSTNode, kind: str, sub: str = "", **facts: object) -> int:
         """One key per construction site (and ``sub``-layer of a torch container built
@@ -89,10 +80,9 @@ class AnalysisState:
         for key, rec in self.records.items():
             if rec.is_other or (rec.is_raw and (not rec.used_as_weight or rec.scaled_output)):
                 continue
-            start, end = self.span(rec.node)
             self.graph.layers[key] = Layer(
-                key=key, kind=rec.kind, name=rec.name or f"line {start.line}", start=start,
-                end=end, fan_in=rec.fan_in, fan_out=rec.fan_out, is_norm=rec.is_norm,
+                key=key, kind=rec.kind, given_name=rec.name, node=rec.node, spans=self.spans,
+                fan_in=rec.fan_in, fan_out=rec.fan_out, is_norm=rec.is_norm,
                 is_raw=rec.is_raw, transposed=bool(rec.transposed), shape=rec.shape,
             )
 
