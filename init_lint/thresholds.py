@@ -1,9 +1,11 @@
-"""Parsing and validation of the user-set rule thresholds, shared by every front end.
+"""Parsing and validation of the user-set numbers, shared by every front end.
 
-flake8's ``--init-lint-std-factor`` / ``--init-lint-deep-relu-depth`` (command line and
-config file alike: argparse runs ``type`` on string defaults from the config) and the CLI's
-``--std-factor`` / ``--deep-relu-depth`` use these same converters, so a bad value is the
-same clean usage error (exit 2) everywhere.
+The rule thresholds, and the number of worker processes. flake8's
+``--init-lint-std-factor`` / ``--init-lint-deep-relu-depth`` (command line and config file
+alike: argparse runs ``type`` on string defaults from the config), the CLI's
+``--std-factor`` / ``--deep-relu-depth`` / ``--jobs`` and ``[tool.init-lint]`` in
+``pyproject.toml`` (``init_lint.config``) use these same converters, so a bad value is the
+same clean error (exit 2) everywhere.
 """
 
 from __future__ import annotations
@@ -35,4 +37,15 @@ def deep_relu_depth(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
     if value < 2:
         raise argparse.ArgumentTypeError(f"must be an integer of at least 2, got {text!r}")
+    return value
+
+
+def job_count(text: str) -> int:
+    """Worker processes: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
     return value
