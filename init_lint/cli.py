@@ -1,14 +1,20 @@
 """The ``init-lint`` command line: ``check``, ``rules``, ``explain`` (and ``audit``).
 
 This module owns argument parsing, finding the files to check, running the engine over
-them (in parallel worker processes), and exit codes. Formatting lives in ``report``; the
-analysis in ``engine``; ``audit`` is registered by ``init_lint.runtime.cli`` when that
-module imports (it needs torch only when it runs).
+them (in parallel worker processes), what goes to stdout and stderr (the progress bar, the
+closing summary) and exit codes. Formatting lives in ``report``; the analysis in
+``engine``; ``[tool.init-lint]`` in ``config``; ``audit`` is registered by
+``init_lint.runtime.cli`` when that module imports (it needs torch only when it runs).
 
 ``init-lint check PATH...`` walks directories for ``*.py`` files (skipping version-control,
-virtualenv, build and cache folders; a file named on the command line is always checked),
-checks each with ``engine.check_path`` (``# noqa`` honoured as flake8 does) and prints the
-findings in sorted path order.
+virtualenv, build and cache folders; a file named on the command line is always checked,
+unless the configuration's ``exclude`` matches it), checks each with ``engine.check_path``
+(``# noqa`` honoured as flake8 does) and prints the findings in sorted path order.
+
+Commands that check files share their options and their settings: ``add_project_arguments``
+adds them to a subparser, ``settings_for(args)`` resolves them (flags over the
+``[tool.init-lint]`` table found above the paths over the defaults) into a
+``config.ProjectSettings``, and ``discover_files`` / ``check_files`` do the rest.
 
 Exit codes: 0 no findings; 1 findings; 2 usage error, or a file that could not be read or
 parsed (one line on stderr each: ``path: cannot parse: <reason> (line N)``; the other files
@@ -20,18 +26,29 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import itertools
 import os
-import re
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from init_lint import __version__, engine, report, thresholds
+from init_lint.config import (
+    Config,
+    ConfigError,
+    ProjectSettings,
+    code_prefixes,
+    discover_config,
+    load_config,
+    project_settings,
+)
 from init_lint.engine import FileResult, Settings
+from init_lint.findings import Edit, Fix
+from init_lint.import_edits import import_edits
+from init_lint.progress import ProgressBar
 from init_lint.rules import ALL_RULES, Options, Rule
 
 EXIT_CLEAN = 0
@@ -45,29 +62,6 @@ SKIPPED_DIRS = frozenset(
      ".eggs"}
 )
 
-_CODE_PREFIX = re.compile(r"[A-Z]+[0-9]*")
-
-
-# --- argument types -----------------------------------------------------------------------
-
-
-def code_prefixes(text: str) -> tuple[str, ...]:
-    """``"INI001, ini004"`` -> ``("INI001", "INI004")``: comma-separated code prefixes."""
-    codes = tuple(part.strip().upper() for part in text.split(",") if part.strip())
-    for code in codes:
-        if not _CODE_PREFIX.fullmatch(code):
-            raise argparse.ArgumentTypeError(f"not a code or code prefix: {code!r}")
-    return codes
-
-
-def job_count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
-    return value
 
 
 # --- the parser ---------------------------------------------------------------------------
@@ -84,45 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
     check = subparsers.add_parser(
         "check",
         help="report initialization mistakes in files and directories",
-        description="Check Python files (directories are walked for *.py files). Exit "
-        "status: 0 clean, 1 findings, 2 usage error or a file that could not be read or "
-        "parsed, 130 interrupted.",
+        description="Check Python files (directories are walked for *.py files). Settings "
+        "come from the command line, then from [tool.init-lint] in the nearest "
+        "pyproject.toml above the paths. Exit status: 0 clean, 1 findings, 2 usage or "
+        "configuration error or a file that could not be read or parsed, 130 interrupted.",
     )
-    check.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
-    check.add_argument(
-        "--select", type=code_prefixes, metavar="CODES",
-        help="comma-separated code prefixes to report (default: INI, all rules that are "
-        "on by default); an off-by-default rule (INI005) must be named in full",
-    )
-    check.add_argument(
-        "--ignore", type=code_prefixes, default=(), metavar="CODES",
-        help="comma-separated code prefixes not to report",
-    )
-    check.add_argument(
-        "--extend-select", type=code_prefixes, default=(), metavar="CODES",
-        help="codes to report in addition to --select, e.g. INI005",
-    )
-    check.add_argument(
-        "--std-factor", type=thresholds.std_factor, default=Options.std_factor,
-        metavar="FACTOR",
-        help="INI004: flag a constant init std more than FACTOR times away from the "
-        "recommended one (default: %(default)s)",
-    )
-    check.add_argument(
-        "--deep-relu-depth", type=thresholds.deep_relu_depth,
-        default=Options.deep_relu_depth, metavar="N",
-        help="INI005: flag plain rectifier stacks of N or more layers on PyTorch's default "
-        "init (default: %(default)s)",
-    )
+    add_project_arguments(check)
     check.add_argument(
         "--format", choices=report.FORMATS, default="text",
         help="text: path:line:col: CODE message (flake8's format); json: one array of "
-        "{path, line, col, end_line, end_col, code, message, fixable}; columns are 1-based "
-        "(default: text)",
-    )
-    check.add_argument(
-        "-j", "--jobs", type=job_count, default=None, metavar="N",
-        help="worker processes (default: all cores)",
+        "{path, line, col, end_line, end_col, code, message, fixable}; sarif: a SARIF "
+        "2.1.0 log (GitHub code scanning); github: GitHub Actions workflow commands "
+        "(annotations). Columns are 1-based (default: text)",
     )
     check.set_defaults(handler=run_check)
 
@@ -137,6 +104,56 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_runtime_commands(subparsers)
     return parser
+
+
+def add_project_arguments(parser: argparse.ArgumentParser) -> None:
+    """The paths and the options of every command that checks files (``check``, ``fix``).
+
+    Values not given on the command line are ``None``: ``settings_for`` then takes them
+    from the configuration file, else from the defaults.
+    """
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
+    parser.add_argument(
+        "--select", type=code_prefixes, metavar="CODES",
+        help="comma-separated code prefixes to report (default: INI, all rules that are "
+        "on by default); an off-by-default rule (INI005) must be named in full",
+    )
+    parser.add_argument(
+        "--ignore", type=code_prefixes, metavar="CODES",
+        help="comma-separated code prefixes not to report",
+    )
+    parser.add_argument(
+        "--extend-select", type=code_prefixes, metavar="CODES",
+        help="codes to report in addition to --select, e.g. INI005",
+    )
+    parser.add_argument(
+        "--std-factor", type=thresholds.std_factor, metavar="FACTOR",
+        help="INI004: flag a constant init std more than FACTOR times away from the "
+        f"recommended one (default: the configuration's std-factor, else {Options.std_factor})",
+    )
+    parser.add_argument(
+        "--deep-relu-depth", type=thresholds.deep_relu_depth, metavar="N",
+        help="INI005: flag plain rectifier stacks of N or more layers on PyTorch's default "
+        f"init (default: the configuration's deep-relu-depth, else {Options.deep_relu_depth})",
+    )
+    parser.add_argument(
+        "-j", "--jobs", type=thresholds.job_count, metavar="N",
+        help="worker processes (default: the configuration's jobs, else all cores)",
+    )
+    config = parser.add_mutually_exclusive_group()
+    config.add_argument(
+        "--config", metavar="PYPROJECT",
+        help="read [tool.init-lint] from this file instead of searching for the nearest "
+        "pyproject.toml above the paths",
+    )
+    config.add_argument(
+        "--no-config", "--isolated", dest="no_config", action="store_true",
+        help="ignore configuration files: command-line options and defaults only",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true",
+        help="no progress bar and no closing summary on stderr",
+    )
 
 
 def _add_runtime_commands(
@@ -163,27 +180,37 @@ def is_skipped_dir(path: Path) -> bool:
     return path.name in SKIPPED_DIRS or (path / "pyvenv.cfg").is_file()
 
 
-def discover_files(paths: Sequence[str]) -> tuple[list[str], list[FileResult]]:
+def discover_files(
+    paths: Sequence[str], exclude: Callable[[str], bool] | None = None
+) -> tuple[list[str], list[FileResult]]:
     """The files to check, sorted and without duplicates, and errors for missing paths.
 
     A named file is checked whatever its name; a named directory is walked (even one with
     a skipped name) for ``*.py`` files, without following symlinked directories or
-    entering skipped ones below it.
+    entering skipped ones below it. ``exclude`` (the configuration's ``exclude``) skips
+    files and directories, named or walked.
     """
+    excluded = exclude or (lambda path: False)
     found: dict[str, str] = {}  # normalized path -> path as printed
     missing: list[FileResult] = []
     for given in paths:
         top = Path(given)
         if top.is_dir():
+            if excluded(given):
+                continue
             for root, dirnames, filenames in os.walk(top):
                 root_path = Path(root)
-                dirnames[:] = sorted(d for d in dirnames if not is_skipped_dir(root_path / d))
+                dirnames[:] = sorted(
+                    d for d in dirnames
+                    if not is_skipped_dir(root_path / d) and not excluded(os.path.join(root, d))
+                )
                 for name in filenames:
-                    if name.endswith(".py"):
-                        path = os.path.join(root, name)
+                    path = os.path.join(root, name)
+                    if name.endswith(".py") and not excluded(path):
                         found.setdefault(os.path.normpath(path), path)
         elif top.exists():
-            found.setdefault(os.path.normpath(given), given)
+            if not excluded(given):
+                found.setdefault(os.path.normpath(given), given)
         else:
             missing.append(FileResult(given, error="cannot read: no such file or directory"))
     return sorted(found.values()), missing
@@ -209,22 +236,27 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def check_files(paths: Sequence[str], settings: Settings, jobs: int) -> Iterator[FileResult]:
+def check_files(
+    paths: Sequence[str], settings: Settings | Callable[[str], Settings], jobs: int
+) -> Iterator[FileResult]:
     """Check ``paths``, yielding results in the order given.
 
-    With more than one job and file, worker processes read and parse the files themselves
-    (only paths and settings are sent); otherwise everything runs in this process.
+    ``settings`` is one ``Settings`` for every file, or a function giving each file's
+    (``ProjectSettings.for_file``: its ``per-file-ignores``). With more than one job and
+    file, worker processes read and parse the files themselves (only paths and settings
+    are sent); otherwise everything runs in this process.
     """
+    per_file = [settings if isinstance(settings, Settings) else settings(p) for p in paths]
     if jobs <= 1 or len(paths) <= 1:
-        for path in paths:
-            yield check_one(path, settings)
+        for path, path_settings in zip(paths, per_file, strict=True):
+            yield check_one(path, path_settings)
         return
     # One file per task: a path and a small result are cheap to send next to a parse, and
     # an interrupted run waits for at most one file per worker.
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(paths)), initializer=_worker_init)
     done = 0
     try:
-        for result in pool.map(check_one, paths, itertools.repeat(settings)):
+        for result in pool.map(check_one, paths, per_file):
             yield result
             done += 1
     except BrokenProcessPool:
@@ -242,40 +274,132 @@ def check_files(paths: Sequence[str], settings: Settings, jobs: int) -> Iterator
         pool.shutdown()
 
 
-def run_check(args: argparse.Namespace) -> int:
-    settings = Settings(
-        select=args.select if args.select is not None else Settings.select,
+def settings_for(
+    args: argparse.Namespace, paths: Sequence[str] | None = None
+) -> ProjectSettings:
+    """The settings of a run: the flags in ``args`` over the configuration over defaults.
+
+    The configuration is ``--config``'s file, else the nearest ``pyproject.toml`` with a
+    ``[tool.init-lint]`` table above ``paths`` (default: ``args.paths``), else none
+    (``--no-config``/``--isolated``: none). Raises ``ConfigError`` (one line) for a
+    configuration that cannot be used.
+    """
+    paths = args.paths if paths is None else paths
+    if args.no_config:
+        config = Config()
+    elif args.config is not None:
+        config = load_config(args.config, required=True)
+    else:
+        config = discover_config(paths)
+    return project_settings(
+        config,
+        select=args.select,
         ignore=args.ignore,
         extend_select=args.extend_select,
-        options=Options(std_factor=args.std_factor, deep_relu_depth=args.deep_relu_depth),
+        std_factor=args.std_factor,
+        deep_relu_depth=args.deep_relu_depth,
+        jobs=args.jobs,
     )
-    paths, missing = discover_files(args.paths)
-    failed = bool(missing)
-    for result in missing:
-        print(report.error_line(result), file=sys.stderr)
-    jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
 
-    found_any = False
-    collected: list[FileResult] = []
-    for result in check_files(paths, settings, jobs):
-        if result.error is not None:
-            failed = True
-            sys.stdout.flush()
-            print(report.error_line(result), file=sys.stderr, flush=True)
-            continue
-        if not result.findings:
-            continue
-        found_any = True
-        if args.format == "text":
-            sys.stdout.write(report.format_text([result]))
+
+class _ImportEditsFromFiles:
+    """``report.ImportEdits`` for SARIF fixes: reads each file (once) to place imports."""
+
+    def __init__(self) -> None:
+        self._texts: dict[str, str | None] = {}
+
+    def __call__(self, path: str, fix: Fix) -> Sequence[Edit]:
+        if path not in self._texts:
+            try:
+                self._texts[path] = engine.decode_source(Path(path).read_bytes())
+            except (OSError, engine.SourceError):
+                self._texts[path] = None
+        text = self._texts[path]
+        return import_edits(text, fix.imports) if text is not None else ()
+
+
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):
+        return False
+
+
+def run_check(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    try:
+        project = settings_for(args)
+    except ConfigError as exc:
+        print(f"init-lint: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    paths, missing = discover_files(args.paths, exclude=project.is_excluded)
+    fmt: str = args.format
+    base = Path.cwd()
+    rules = {rule.code: rule.name for rule in ALL_RULES}
+
+    progress: ProgressBar | None = None
+    if ProgressBar.wanted(len(paths), sys.stderr, quiet=args.quiet):
+        progress = ProgressBar(len(paths), sys.stderr)
+
+    # The bar shares the terminal with stdout only when stdout is a terminal too.
+    stdout_on_terminal = _isatty(sys.stdout)
+
+    def emit(text: str, stream: str = "stdout") -> None:
+        if not text:
+            return
+        if progress is not None and (stream != "stdout" or stdout_on_terminal):
+            progress.clear()
+        if stream == "stdout":
+            sys.stdout.write(text)
             sys.stdout.flush()
         else:
+            sys.stdout.flush()
+            sys.stderr.write(text)
+            sys.stderr.flush()
+
+    def report_error(result: FileResult) -> None:
+        if fmt == "github":  # the runner reads the ::error command; no second copy
+            emit(report.github_error(result, base))
+        else:
+            emit(report.error_line(result) + "\n", "stderr")
+
+    for result in missing:
+        report_error(result)
+    collected: list[FileResult] = list(missing)
+    try:
+        if progress is not None:
+            progress.draw()
+        for result in check_files(paths, project.for_file, project.jobs):
             collected.append(result)
-    if args.format == "json":
-        sys.stdout.write(report.format_json(collected))
-    if failed:
+            if result.error is not None:
+                report_error(result)
+            elif result.findings and fmt == "text":
+                emit(report.format_text([result]))
+            elif result.findings and fmt == "github":
+                emit("".join(report.github_finding(result.path, finding, rules, base)
+                             for finding in result.findings))
+            if progress is not None:
+                progress.advance()
+    finally:
+        if progress is not None:
+            progress.close()
+
+    if fmt == "json":
+        emit(report.format_json(r for r in collected if r.error is None))
+    elif fmt == "sarif":
+        emit(report.format_sarif(
+            collected,
+            rules=ALL_RULES,
+            enabled={rule.code for rule in ALL_RULES if project.settings.enabled(rule)},
+            base=base,
+            import_edits=_ImportEditsFromFiles(),
+        ))
+    if fmt == "text" and not args.quiet:
+        elapsed = time.perf_counter() - started
+        emit(report.summary_line(collected, elapsed) + "\n", "stderr")
+    if any(result.error is not None for result in collected):
         return EXIT_ERROR
-    return EXIT_FINDINGS if found_any else EXIT_CLEAN
+    return EXIT_FINDINGS if any(result.findings for result in collected) else EXIT_CLEAN
 
 
 # --- rules, explain ---------------------------------------------------------------------

@@ -74,8 +74,11 @@ def write(directory: Path, name: str, data: bytes) -> Path:
     return path
 
 
+# ``-q``: these tests are about the error lines; the closing summary is tested elsewhere.
+
+
 def cli_check(*args: str | Path, cwd: Path) -> tuple[int, str, str]:
-    result = run([*CLI, "check", "-j", "1", *map(str, args)], cwd=cwd)
+    result = run([*CLI, "check", "-q", "-j", "1", *map(str, args)], cwd=cwd)
     assert_no_traceback(result)
     return result.returncode, result.stdout, result.stderr
 
@@ -83,7 +86,7 @@ def cli_check(*args: str | Path, cwd: Path) -> tuple[int, str, str]:
 def in_process_check(
     capsys: pytest.CaptureFixture[str], *args: str | Path
 ) -> tuple[int, str, str]:
-    code = main(["check", "-j", "1", *map(str, args)])
+    code = main(["check", "-q", "-j", "1", *map(str, args)])
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
     return code, out, err
@@ -169,7 +172,7 @@ def test_bad_file_with_several_jobs_still_checks_the_others(tmp_path: Path) -> N
     for index in range(4):
         write(tmp_path, f"model_{index}.py", XAVIER_RELU_MLP.encode())
     write(tmp_path, "model_2_bad.py", BAD_FILES["binary.py"][0])
-    result = run([*CLI, "check", "-j", "2", "."], cwd=tmp_path)
+    result = run([*CLI, "check", "-q", "-j", "2", "."], cwd=tmp_path)
     assert_no_traceback(result)
     assert result.returncode == 2
     assert result.stderr == "./model_2_bad.py: cannot parse: binary file (contains NUL bytes)\n"
@@ -213,7 +216,7 @@ def test_console_script_reports_bad_files_cleanly(tmp_path: Path) -> None:
     assert script.exists(), "the init-lint console script is missing: pip install -e ."
     for name, (data, _) in BAD_FILES.items():
         write(tmp_path, name, data)
-    result = run([str(script), "check", "."], cwd=tmp_path)
+    result = run([str(script), "check", "-q", "."], cwd=tmp_path)
     assert_no_traceback(result)
     assert result.returncode == 2
     assert result.stdout == ""

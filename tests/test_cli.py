@@ -53,16 +53,19 @@ def model(tmp_path: Path, source: str, name: str = "model.py") -> Path:
 # --- exit codes and formats ---------------------------------------------------------------
 
 
-def test_clean_file_exits_0_and_prints_nothing(tmp_path: Path, cli: Cli) -> None:
+def test_clean_file_exits_0_and_prints_nothing_but_the_summary(tmp_path: Path, cli: Cli) -> None:
     path = model(tmp_path, HE_RELU_MLP)
-    assert cli("check", path) == (0, "", "")
+    code, out, err = cli("check", path)
+    assert (code, out) == (0, "")
+    assert err.startswith("checked 1 file in ") and err.endswith("s: no findings\n")
+    assert cli("check", "-q", path) == (0, "", "")
 
 
 def test_finding_exits_1_in_flake8_text_format_with_1_based_column(
     tmp_path: Path, cli: Cli
 ) -> None:
     path = model(tmp_path, XAVIER_RELU_MLP)
-    code, out, err = cli("check", path)
+    code, out, err = cli("check", "-q", path)
     assert (code, err) == (1, "")
     assert out.count("\n") == 1
     assert out.startswith(f"{path}:{XAVIER_RELU_LINE}:{XAVIER_RELU_COL}: INI002 ")
@@ -151,7 +154,7 @@ def test_select_and_ignore_take_code_prefixes(tmp_path: Path, cli: Cli) -> None:
 
 def test_opt_in_rule_runs_only_when_named(tmp_path: Path, cli: Cli) -> None:
     path = model(tmp_path, DEEP_RELU_STACK)
-    assert cli("check", path) == (0, "", "")
+    assert cli("check", "-q", path) == (0, "", "")
     assert cli("check", "--select", "INI", path)[0] == 0
     code, out, _ = cli("check", "--extend-select", "INI005", path)
     assert code == 1
@@ -215,7 +218,7 @@ def test_directory_walk_skips_vcs_virtualenvs_builds_and_caches(tmp_path: Path, 
     good = model(tmp_path, XAVIER_RELU_MLP, "pkg/sub/model.py")
     model(tmp_path, HE_RELU_MLP, "pkg/clean.py")
 
-    code, out, err = cli("check", tmp_path)
+    code, out, err = cli("check", "-q", tmp_path)
     assert (code, err) == (1, "")
     assert out.startswith(f"{good}:{XAVIER_RELU_LINE}:")
     files, missing = discover_files([str(tmp_path)])
@@ -246,9 +249,11 @@ def test_parallel_run_prints_the_same_as_a_serial_run(tmp_path: Path, cli: Cli) 
     for index in range(12):
         model(tmp_path, XAVIER_RELU_MLP if index % 3 else HE_RELU_MLP, f"m{index:02}.py")
         model(tmp_path, DEEP_RELU_STACK, f"deep/d{index:02}.py")
-    for fmt in ("text", "json"):
-        serial = cli("check", "-j", "1", "--extend-select", "INI005", "--format", fmt, tmp_path)
-        parallel = cli("check", "-j", "2", "--extend-select", "INI005", "--format", fmt, tmp_path)
+    for fmt in ("text", "json", "sarif", "github"):
+        serial = cli("check", "-q", "-j", "1", "--extend-select", "INI005", "--format", fmt,
+                     tmp_path)
+        parallel = cli("check", "-q", "-j", "2", "--extend-select", "INI005", "--format", fmt,
+                       tmp_path)
         assert serial == parallel
         assert serial[0] == 1
 
