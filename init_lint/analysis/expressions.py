@@ -416,8 +416,13 @@ class ExpressionMixin(InterpreterBase):
                                                          and "?" in value.cls.external_bases()
                                                          else False)
             return False if isinstance(value, ModuleObj) else None
-        if not isinstance(target, QName):
-            return None
+        if not isinstance(target, QName) or not target.name.startswith("torch."):
+            # A class we cannot resolve (the user's own, imported relatively, or a
+            # library's): torch's built-in modules are not instances of it. Only classes of
+            # the file (and unknown values) stay unknown.
+            builtin = isinstance(value, (LayerMod, ActMod, PassMod, OtherMod, SeqMod,
+                                         TransformerLayerMod))
+            return False if builtin else None
         name = target.name
         if name in ("torch.nn.Module",):
             return True if isinstance(value, ModuleObj) else None

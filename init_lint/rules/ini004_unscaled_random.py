@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from init_lint.analysis.graph import InitSite, Layer, ModelGraph
+from init_lint.analysis.graph import UNKNOWN_ACT, InitSite, Layer, ModelGraph
 from init_lint.findings import Finding
 from init_lint.knowledge import Scheme, recommended_std
 from init_lint.rules.base import Example, Options, Rule
@@ -47,6 +47,12 @@ def random_std(site: InitSite) -> tuple[float | None, bool]:
     return None, False
 
 
+def feeds_unknown(graph: ModelGraph, key: int) -> bool:
+    """The layer's output goes into something we cannot see (not an activation, a layer,
+    the model's output): e.g. ``torch.sin(x @ B)`` random features or a Gumbel-softmax."""
+    return any(use.act == UNKNOWN_ACT for use in graph.uses_of(key))
+
+
 class UnscaledRandom(Rule):
     """A random init whose scale ignores the layer's fan.
 
@@ -60,7 +66,9 @@ class UnscaledRandom(Rule):
     activation also counts: too large everywhere, too small only for hidden layers of an
     un-normalized model (vanishing compounds over depth; on an output head a small std is
     deliberate, as in torchvision's ``normal_(fc.weight, 0, 0.01)``). Config-driven stds
-    (``std=config.initializer_range``) are not static and stay silent.
+    (``std=config.initializer_range``) are not static and stay silent, and so does a std-1
+    projection whose output goes into a function we cannot see (random Fourier features
+    ``torch.sin(x @ B)``, logits for a Gumbel-softmax): there the scale may be the point.
 
     Fix: the recommended init for the paired activation.
     """
@@ -165,6 +173,8 @@ class Bilinear(nn.Module):
             if std is None:
                 continue
             fix = replacement_fix(graph, site, common_activation(graph, layers))
+            if unscaled and any(feeds_unknown(graph, layer.key) for layer in layers):
+                continue  # random features, logits for sampling: the std may be the point
             if unscaled:
                 yield Finding(self.code, self.unscaled_message(graph, site, layers, std),
                               site.start, site.end, fix)
