@@ -24,6 +24,8 @@ from _support import (
     run,
 )
 
+from init_lint.engine import decode_source
+
 Flagged = dict[Path, set[tuple[int, str]]]
 
 MODELS = fixture_files()
@@ -80,7 +82,7 @@ def test_fixtures_hold_at_least_35_models() -> None:
 def test_fixture_is_flagged_exactly_on_its_expect_lines_by_flake8(
     path: Path, flake8_findings: Flagged
 ) -> None:
-    expected = expected_markers(path.read_text(encoding="utf-8"))
+    expected = expected_markers(decode_source(path.read_bytes()))
     assert flake8_findings.get(path.resolve(), set()) == expected
 
 
@@ -88,5 +90,5 @@ def test_fixture_is_flagged_exactly_on_its_expect_lines_by_flake8(
 def test_fixture_is_flagged_exactly_on_its_expect_lines_by_the_cli(
     path: Path, cli_findings: Flagged
 ) -> None:
-    expected = expected_markers(path.read_text(encoding="utf-8"))
+    expected = expected_markers(decode_source(path.read_bytes()))
     assert cli_findings.get(path.resolve(), set()) == expected
