@@ -47,6 +47,7 @@ from init_lint.config import (
 )
 from init_lint.engine import FileResult, Settings
 from init_lint.findings import Edit, Fix
+from init_lint.fix_command import add_fix_arguments, run_fix
 from init_lint.import_edits import import_edits
 from init_lint.progress import ProgressBar
 from init_lint.rules import ALL_RULES, Options, Rule
@@ -92,6 +93,19 @@ def build_parser() -> argparse.ArgumentParser:
         "(annotations). Columns are 1-based (default: text)",
     )
     check.set_defaults(handler=run_check)
+
+    fix = subparsers.add_parser(
+        "fix",
+        help="rewrite each fixable finding into the recommended initializer",
+        description="Apply every certain fix (the recommended init for the paired "
+        "activation, in the file's own style), writing each file atomically. Prints one "
+        "line per changed file and a summary of what was left unfixed and why. Exit "
+        "status: 0 nothing left, 1 findings remain unfixed (or, with --diff, would be "
+        "fixed), 2 errors.",
+    )
+    add_project_arguments(fix)
+    add_fix_arguments(fix)
+    fix.set_defaults(handler=run_fix_command)
 
     rules = subparsers.add_parser("rules", help="list the rules")
     rules.set_defaults(handler=run_rules)
@@ -385,7 +399,8 @@ def run_check(args: argparse.Namespace) -> int:
             progress.close()
 
     if fmt == "json":
-        emit(report.format_json(r for r in collected if r.error is None))
+        emit(report.format_json((r for r in collected if r.error is None),
+                                import_edits=_ImportEditsFromFiles()))
     elif fmt == "sarif":
         emit(report.format_sarif(
             collected,
@@ -400,6 +415,20 @@ def run_check(args: argparse.Namespace) -> int:
     if any(result.error is not None for result in collected):
         return EXIT_ERROR
     return EXIT_FINDINGS if any(result.findings for result in collected) else EXIT_CLEAN
+
+
+def run_fix_command(args: argparse.Namespace) -> int:
+    try:
+        project = settings_for(args)
+    except ConfigError as exc:
+        print(f"init-lint: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    paths, missing = discover_files(args.paths, exclude=project.is_excluded)
+    for result in missing:
+        print(report.error_line(result), file=sys.stderr)
+    status = run_fix([Path(p) for p in paths], project.for_file, diff=args.diff,
+                     quiet=args.quiet)
+    return EXIT_ERROR if missing else status
 
 
 # --- rules, explain ---------------------------------------------------------------------

@@ -47,6 +47,7 @@ class Finding:
     start: Position
     end: Position
     fix: Fix | None = field(default=None, compare=False)
+    note: str | None = field(default=None, compare=False)  # why there is no fix
 
     @property
     def line(self) -> int:

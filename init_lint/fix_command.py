@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -24,10 +24,18 @@ def _codes(findings: Sequence[object]) -> str:
     return ", ".join(f"{code} x{n}" if n > 1 else code for code, n in sorted(counts.items()))
 
 
-def run_fix(paths: Sequence[Path], settings: Settings, *, diff: bool = False,
-            out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    """Fix ``paths`` (already expanded to files) and report; returns the exit status."""
-    results: list[FileFix] = [fix_file(path, settings, write=not diff) for path in paths]
+def run_fix(paths: Sequence[Path], settings: Settings | Callable[[str], Settings], *,
+            diff: bool = False, quiet: bool = False, out: TextIO = sys.stdout,
+            err: TextIO = sys.stderr) -> int:
+    """Fix ``paths`` (already expanded to files) and report; returns the exit status.
+
+    ``settings`` may be a function of the path (per-file ignores from the configuration).
+    """
+    def settings_of(path: Path) -> Settings:
+        return settings(str(path)) if callable(settings) else settings
+
+    results: list[FileFix] = [fix_file(path, settings_of(path), write=not diff)
+                              for path in paths]
     errors = 0
     for result in results:
         if result.error:
@@ -45,8 +53,9 @@ def run_fix(paths: Sequence[Path], settings: Settings, *, diff: bool = False,
     summary += f" in {sum(1 for r in results if r.applied)} file(s)"
     if unfixed:
         summary += f"; {len(unfixed)} left unfixed"
-    print(summary, file=err)
-    for result in results:
+    if not quiet:
+        print(summary, file=err)
+    for result in results if not quiet else ():
         for item in result.unfixed:
             f = item.finding
             print(f"  {result.path}:{f.line}:{f.col + 1}: {f.code} left unfixed: {item.reason}",

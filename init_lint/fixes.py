@@ -102,7 +102,7 @@ def fix_text(text: str, findings: Iterable[Finding]) -> FixedText:
     taken: list[tuple[Position, Position]] = []
     for finding in sorted(findings, key=Finding.sort_key):
         if finding.fix is None:
-            result.unfixed.append(Unfixed(finding, "no certain replacement"))
+            result.unfixed.append(Unfixed(finding, finding.note or "no certain replacement"))
             continue
         spans = [(e.start, e.end) for e in finding.fix.edits]
         if any(s < t_end and t_start < e for s, e in spans for t_start, t_end in taken):

@@ -54,9 +54,15 @@ def finding_text(path: str, finding: Finding) -> str:
     return f"{path}:{finding.line}:{finding.col + 1}: {finding.code} {finding.message}"
 
 
-def finding_record(path: str, finding: Finding) -> dict[str, object]:
-    """The JSON object of one finding (1-based columns; the end is exclusive)."""
-    return {
+def finding_record(path: str, finding: Finding,
+                   import_edits: ImportEdits | None = None) -> dict[str, object]:
+    """The JSON object of one finding (1-based columns; the end is exclusive).
+
+    A fixable finding carries ``fix``: its description, the text edits that apply it (the
+    call's replacement, then any import lines it needs, in the same coordinates) and the
+    imports as ``[module, name]`` pairs, so another tool can apply it without init-lint.
+    """
+    record: dict[str, object] = {
         "path": path,
         "line": finding.start.line,
         "col": finding.start.col + 1,
@@ -66,6 +72,19 @@ def finding_record(path: str, finding: Finding) -> dict[str, object]:
         "message": finding.message,
         "fixable": finding.fixable,
     }
+    if finding.fix is not None:
+        extra = import_edits(path, finding.fix) if import_edits and finding.fix.imports else ()
+        record["fix"] = {
+            "description": finding.fix.description,
+            "edits": [_edit_record(edit) for edit in (*finding.fix.edits, *extra)],
+            "imports": [[module, name] for module, name in finding.fix.imports],
+        }
+    return record
+
+
+def _edit_record(edit: Edit) -> dict[str, object]:
+    return {"line": edit.start.line, "col": edit.start.col + 1, "end_line": edit.end.line,
+            "end_col": edit.end.col + 1, "text": edit.text}
 
 
 def format_text(results: Iterable[FileResult]) -> str:
@@ -77,10 +96,11 @@ def format_text(results: Iterable[FileResult]) -> str:
     )
 
 
-def format_json(results: Iterable[FileResult]) -> str:
+def format_json(results: Iterable[FileResult],
+                import_edits: ImportEdits | None = None) -> str:
     """All findings as one JSON array (``[]`` when there are none), newline-terminated."""
     records = [
-        finding_record(result.path, finding)
+        finding_record(result.path, finding, import_edits)
         for result in results
         for finding in result.findings
     ]

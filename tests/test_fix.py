@@ -118,7 +118,8 @@ def test_fix_command_reports_files_and_the_unfixed(tmp_path: Path) -> None:
     assert status == 1  # mixed.py keeps a finding that has no certain fix
     assert out.getvalue() == f"{fixable}: fixed 2 (INI002 x2)\n"
     assert "fixed 2 findings in 1 file(s); 1 left unfixed" in err.getvalue()
-    assert f"{mixed}:20:13: INI002 left unfixed: no certain replacement" in err.getvalue()
+    assert (f"{mixed}:20:13: INI002 left unfixed: the layers it reaches want different "
+            "inits: fc1 (GELU), fc2 (no activation)") in err.getvalue()
     # nothing left to fix in the fixable file: exit 0
     assert run_fix([fixable], Settings(), out=io.StringIO(), err=io.StringIO()) == 0
 
@@ -198,3 +199,43 @@ class Net(Module):
         "from torch.nn import Linear, Module\nimport torch.nn.functional as F\nimport torch\n")
     assert 'torch.nn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")' in result.text
     assert "def build(init=0.1):" in result.text
+
+
+def test_cli_fix_writes_reports_and_exits_by_what_is_left(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    shutil.copyfile(FIXTURES / "mlp_xavier_before_relu.py", tmp_path / "mlp.py")
+    shutil.copyfile(FIXTURES / "timm_mlp_act_layer_xavier.py", tmp_path / "timm_mlp.py")
+    command = [sys.executable, "-m", "init_lint", "fix"]
+    diff = subprocess.run(command + ["--diff", "."], cwd=tmp_path, capture_output=True,
+                          text=True)
+    assert diff.returncode == 1 and "+++ b/mlp.py" in diff.stdout
+    original = (FIXTURES / "mlp_xavier_before_relu.py").read_bytes()
+    assert (tmp_path / "mlp.py").read_bytes() == original
+    done = subprocess.run(command + ["."], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr  # timm_mlp.py keeps an unfixable finding
+    assert done.stdout == "mlp.py: fixed 2 (INI002 x2)\n"
+    assert ("timm_mlp.py:20:13: INI002 left unfixed: the layers it reaches want different "
+            "inits: fc1 (GELU), fc2 (no activation)") in done.stderr
+    assert "Traceback" not in done.stderr
+    only_fixable = subprocess.run(command + ["mlp.py"], cwd=tmp_path, capture_output=True,
+                                  text=True)
+    assert only_fixable.returncode == 0 and only_fixable.stdout == ""
+
+
+def test_json_findings_carry_the_fix_with_its_range(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    shutil.copyfile(FIXTURES / "gnn_node_mlp_glorot.py", tmp_path / "gnn.py")
+    result = subprocess.run([sys.executable, "-m", "init_lint", "check", "--format", "json",
+                             "gnn.py"], cwd=tmp_path, capture_output=True, text=True)
+    (record,) = json.loads(result.stdout)
+    fix = record["fix"]
+    assert fix["imports"] == [["torch.nn.init", "kaiming_uniform_"]]
+    call, import_line = fix["edits"]
+    assert (call["line"], call["col"]) == (record["line"], record["col"])
+    assert call["text"] == 'kaiming_uniform_(self.lin1.weight, nonlinearity="relu")'
+    assert "from torch.nn.init import kaiming_uniform_" in import_line["text"]

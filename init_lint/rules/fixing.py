@@ -326,6 +326,30 @@ def scheme_fix(graph: ModelGraph, site: InitSite, act: Act) -> Fix | None:
     return replacement_fix(graph, site, act)
 
 
+def unfixable_reason(graph: ModelGraph, site: InitSite) -> str:
+    """Why a finding at ``site`` has no fix, in words a user can act on."""
+    from init_lint.rules.common import paired_activation
+
+    if site.slice:
+        return "it initializes a slice of a tensor"
+    if site.other or site.unknown:
+        return "it also reaches tensors that are not the weights of known layers"
+    layers = [graph.layers[k] for k in sorted(site.weight_of) if k in graph.layers]
+    norms = [layer for layer in layers if layer.is_norm]
+    if norms and len(norms) != len(layers):
+        return (f"it reaches normalization layers too ({norms[0].name}: their weight "
+                "wants ones_); initialize them in their own branch")
+    acts = [(layer, paired_activation(graph, layer.key)) for layer in layers]
+    unknown = [layer for layer, act in acts if act is None]
+    if unknown:
+        return f"the activation after {unknown[0].name} is not known"
+    if len({act for _, act in acts}) > 1:
+        wants = ", ".join(list(dict.fromkeys(
+            f"{layer.name} ({act.describe()})" for layer, act in acts if act is not None))[:4])
+        return f"the layers it reaches want different inits: {wants}"
+    return "no replacement is certain"
+
+
 def ones_fix(graph: ModelGraph, site: InitSite) -> Fix | None:
     """INI006: ``ones_`` on the norm weight, when the site reaches norm layers only."""
     facts = graph.source

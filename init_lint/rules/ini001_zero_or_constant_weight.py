@@ -16,7 +16,7 @@ from init_lint.rules.common import (
     recommended_call,
     scheme_of,
 )
-from init_lint.rules.fixing import replacement_fix
+from init_lint.rules.fixing import replacement_fix, unfixable_reason
 
 
 class ZeroOrConstantWeight(Rule):
@@ -139,8 +139,9 @@ class Encoder(nn.Module):
             if hidden:
                 acts = {paired_activation(graph, layer.key) for layer in hidden}
                 act = acts.pop() if len(acts) == 1 else None
+                fix = replacement_fix(graph, site, act)
                 yield Finding(self.code, self.message(graph, site, hidden), site.start, site.end,
-                              replacement_fix(graph, site, act))
+                              fix, None if fix else unfixable_reason(graph, site))
 
     def message(self, graph: ModelGraph, site: InitSite, layers: list[Layer]) -> str:
         what = "zero" if site.function == "zeros_" else "constant"

@@ -18,7 +18,7 @@ from init_lint.rules.common import (
     scheme_of,
     xavier_gain,
 )
-from init_lint.rules.fixing import scheme_fix
+from init_lint.rules.fixing import scheme_fix, unfixable_reason
 
 #: A Xavier/orthogonal gain this large already compensates a rectifier (sqrt(2) ~ 1.41).
 RECTIFIER_GAIN_THRESHOLD = 1.2
@@ -194,7 +194,8 @@ class Policy(nn.Module):
             if wrong:
                 acts = {act for _, act in wrong}
                 fix = scheme_fix(graph, site, acts.pop()) if len(acts) == 1 else None
-                yield Finding(self.code, self.message(site, wrong), site.start, site.end, fix)
+                yield Finding(self.code, self.message(site, wrong), site.start, site.end, fix,
+                              None if fix else unfixable_reason(graph, site))
 
     def message(self, site: InitSite, wrong: list[tuple[Layer, Act]]) -> str:
         acts = {act for _, act in wrong}

@@ -18,7 +18,7 @@ from init_lint.rules.common import (
     recommended_call,
     scheme_of,
 )
-from init_lint.rules.fixing import renamed_gain_fix
+from init_lint.rules.fixing import renamed_gain_fix, unfixable_reason
 from init_lint.rules.ini002_scheme_activation_mismatch import mismatch
 
 TOLERANCE = 0.10
@@ -199,4 +199,5 @@ class Critic(nn.Module):
                        f"{act.describe()} follows (gain {expected:.3g}): the weights start "
                        f"{gain / expected:.2f}x the right scale{advice}")
             fix = renamed_gain_fix(graph, site, act) if len(acts) == 1 else None
-            yield Finding(self.code, message, site.start, site.end, fix)
+            yield Finding(self.code, message, site.start, site.end, fix,
+                          None if fix else unfixable_reason(graph, site))

@@ -19,7 +19,7 @@ from init_lint.rules.common import (
     recommended_call,
     scheme_of,
 )
-from init_lint.rules.fixing import common_activation, replacement_fix
+from init_lint.rules.fixing import common_activation, replacement_fix, unfixable_reason
 
 
 def random_std(site: InitSite) -> tuple[float | None, bool]:
@@ -173,17 +173,18 @@ class Bilinear(nn.Module):
             if std is None:
                 continue
             fix = replacement_fix(graph, site, common_activation(graph, layers))
+            note = None if fix else unfixable_reason(graph, site)
             if unscaled and any(feeds_unknown(graph, layer.key) for layer in layers):
                 continue  # random features, logits for sampling: the std may be the point
             if unscaled:
                 yield Finding(self.code, self.unscaled_message(graph, site, layers, std),
-                              site.start, site.end, fix)
+                              site.start, site.end, fix, note)
                 continue
             wrong = [(layer, verdict) for layer in layers
                      if (verdict := self.off_scale(graph, layer, std, options)) is not None]
             if wrong:
                 yield Finding(self.code, self.scale_message(graph, site, wrong, std),
-                              site.start, site.end, fix)
+                              site.start, site.end, fix, note)
 
     def off_scale(self, graph: ModelGraph, layer: Layer, std: float,
                   options: Options) -> tuple[str, float] | None:

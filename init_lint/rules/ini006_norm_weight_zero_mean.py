@@ -8,7 +8,7 @@ from init_lint.analysis.graph import InitSite, ModelGraph
 from init_lint.findings import Finding
 from init_lint.rules.base import Example, Options, Rule
 from init_lint.rules.common import number, reached_layers
-from init_lint.rules.fixing import ones_fix
+from init_lint.rules.fixing import ones_fix, unfixable_reason
 
 
 def zero_mean_random(site: InitSite) -> bool:
@@ -113,4 +113,6 @@ class Block(nn.Module):
             message = (f"{site.function} with mean 0 on the weight of {names}: a norm "
                        "layer's scale should start at 1; with a tiny random-sign scale every "
                        "normalized unit starts near 0; use nn.init.ones_ for norm weights")
-            yield Finding(self.code, message, site.start, site.end, ones_fix(graph, site))
+            fix = ones_fix(graph, site)
+            yield Finding(self.code, message, site.start, site.end, fix,
+                          None if fix else unfixable_reason(graph, site))
