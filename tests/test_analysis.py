@@ -491,3 +491,62 @@ class Net(nn.Module):
 """)
     kernel = g.layers[layer_key(g, "kernel")]
     assert (kernel.fan_in, kernel.fan_out) == (3 * 25, 16 * 25)
+
+
+def test_helper_called_with_different_arguments_has_no_single_value() -> None:
+    g = graph_of(HEADER + """
+def layer_init(layer, std=math.sqrt(2)):
+    nn.init.orthogonal_(layer.weight, std)
+    return layer
+
+class Agent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(layer_init(nn.Linear(8, 64)), nn.Tanh(),
+                                  layer_init(nn.Linear(64, 64)), nn.Tanh())
+        self.actor = layer_init(nn.Linear(64, 2), std=0.01)
+
+    def forward(self, x):
+        return self.actor(self.body(x))
+""")
+    site = site_at(g, "orthogonal_(layer.weight, std)")
+    assert len(site.weight_of) == 3
+    assert site.args["gain"].value is None  # sqrt(2) for two calls, 0.01 for the third
+
+
+def test_a_class_built_with_other_sizes_has_no_single_fan() -> None:
+    g = graph_of(HEADER + """
+class Block(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.fc = nn.Linear(cin, cout)
+
+    def forward(self, x):
+        return F.relu(self.fc(x))
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = Block(16, 32)
+        self.b = Block(32, 32)
+        self.same = nn.ModuleList([Block(8, 8), Block(8, 8)])
+
+    def forward(self, x):
+        return self.b(self.a(x))
+""")
+    fcs = [layer for layer in g.layers.values() if layer.name == "fc"]
+    assert len(fcs) == 1 and fcs[0].fan_in is None and fcs[0].fan_out is None
+
+
+def test_model_applying_a_submodule_we_cannot_see_may_be_normalized() -> None:
+    g = graph_of(HEADER + """
+class VGGLike(nn.Module):
+    def __init__(self, features):
+        super().__init__()
+        self.features = features
+        self.classifier = nn.Sequential(nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.features(x), 1))
+""")
+    assert layer_key(g, "classifier[0]") in g.normalized

@@ -69,11 +69,21 @@ _NUMERIC_BUILTINS: dict[str, Callable[..., object]] = {
 }
 
 
+def _is_self_attribute(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and (
+        node.value.value == "self")
+
+
 class CallMixin(InterpreterBase):
     # --- calls ----------------------------------------------------------------------
 
     def evaluate_call(self, node: cst.Call, frame: Frame) -> Value:
         func = self.evaluate(node.func, frame)
+        if _is_self_attribute(node.func) and any(
+                o is UNKNOWN or isinstance(o, Tensor) for o in options(func)):
+            # `self.features(x)` with a submodule we cannot see (passed in, or built by
+            # another library): it may normalize, so the model may be normalized.
+            self.maybe_normalizing.extend(self.container_stack)
         values = [self.evaluate(arg.value, frame) for arg in node.args]
         forked = [i for i, v in enumerate(values) if isinstance(v, Choice) and all(
             isinstance(o, (ListObj, DictObj)) for o in v.options)]

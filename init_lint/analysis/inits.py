@@ -48,6 +48,14 @@ class InitMixin(AnalysisState):
             site = InitSite(node, self.spans, function, form, args, tensor_text)
             self.sites_by_node[id(node)] = site
             self.graph.init_sites.append(site)
+        elif site.args != args:
+            # The same call run with other arguments (a helper called with std=1.0 here and
+            # std=0.01 there): an argument that differs is not one known value.
+            for name in set(site.args) | set(args):
+                old, new = site.args.get(name), args.get(name)
+                if old != new:
+                    known = old if old is not None else new
+                    site.args[name] = Arg(None, known.text if known is not None else "")
         if self.dispatch:
             site.dispatch = True
         return site

@@ -171,7 +171,9 @@ class Interpreter(BranchMixin, ExpressionMixin, CallMixin, ModuleMixin, Interpre
                     self.dispatch -= 1
 
     def finish_normalized(self) -> None:
-        for container in self.normalizing:
+        """Layers of a model that normalizes (or may: it applies a submodule we cannot
+        see) are normalized: INI002/INI003 and INI004's too-small case stay silent."""
+        for container in self.normalizing + self.maybe_normalizing:
             for module in self.modules_of(container):
                 if isinstance(module, LayerMod):
                     self.graph.normalized.add(module.key)

@@ -50,6 +50,7 @@ class AnalysisState:
         self.node_keys: dict[tuple[int, str], int] = {}
         self.container_stack: list[ModuleObj] = []
         self.normalizing: list[ModuleObj] = []
+        self.maybe_normalizing: list[ModuleObj] = []  # apply a submodule we cannot see
         self.uncertain = 0  # depth of branches whose condition is unknown
         self.dispatch = 0  # depth of loops over modules()/parameters() and .apply()
         self.steps = 0
@@ -70,6 +71,13 @@ class AnalysisState:
             for name, value in facts.items():
                 setattr(record, name, value)
             self.records[key] = record
+        else:
+            # Built again (another instance, another call of a factory): a shape that
+            # differs between the builds is not one known shape.
+            record = self.records[key]
+            for name in ("fan_in", "fan_out", "shape"):
+                if name in facts and getattr(record, name) != facts[name]:
+                    setattr(record, name, None)
         return key
 
     def record_use(self, key: int, use: Use) -> None:
