@@ -115,6 +115,14 @@ NORM_MODULES: frozenset[str] = frozenset(
      "LazyInstanceNorm3d", "RMSNorm", "LocalResponseNorm"}
 )
 
+#: The functional forms of the normalization layers (``F.normalize``, an L2 rescaling, is
+#: not one: it does not make a model "normalized" in DESIGN.md's sense).
+NORM_FUNCTIONS: frozenset[str] = frozenset(
+    f"torch.nn.functional.{name}" for name in
+    ("layer_norm", "group_norm", "batch_norm", "instance_norm", "rms_norm",
+     "local_response_norm")
+)
+
 #: Modules that neither change which activation follows nor end a path.
 PASS_THROUGH_MODULES: frozenset[str] = frozenset(
     {"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",

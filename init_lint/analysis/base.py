@@ -11,6 +11,7 @@ from typing import Any
 
 import libcst as cst
 
+from init_lint import knowledge
 from init_lint.analysis.flow import FlowMixin
 from init_lint.analysis.graph import Spans
 from init_lint.analysis.inits import InitMixin
@@ -27,10 +28,7 @@ from init_lint.analysis.walk import descendants
 
 _MAX_DEPTH = 24
 _MAX_UNROLL = 256
-_NORM_FUNCTIONS = frozenset(
-    f"torch.nn.functional.{n}" for n in
-    ("layer_norm", "group_norm", "batch_norm", "instance_norm", "rms_norm", "normalize",
-     "local_response_norm"))
+_NORM_FUNCTIONS = knowledge.NORM_FUNCTIONS
 _MATMUL_FUNCTIONS = frozenset({"torch.matmul", "torch.mm", "torch.bmm"})
 _LINEAR_FUNCTIONS = frozenset({"torch.nn.functional.linear"} | {
     f"torch.nn.functional.conv{k}" for k in ("1d", "2d", "3d", "_transpose1d",
