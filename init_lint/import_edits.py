@@ -7,7 +7,7 @@ need those imports as text edits too. ``import_edits`` computes them with the sa
 ``AddImportsVisitor`` the fixer uses (so an import already there is not added twice, and
 ``from torch import nn`` grows to ``from torch import init, nn`` rather than gaining a
 second line), as whole-line replacements: the lines that differ between the file and the
-file with the imports added.
+file with the imports added (``line_edits``: such a line diff between any two texts).
 
 Pure: text in, edits out. A file libcst cannot parse gets no edits.
 """
@@ -41,6 +41,15 @@ def import_edits(text: str, imports: Sequence[tuple[str, str | None]]) -> tuple[
         updated = AddImportsVisitor(context).transform_module(module).code
     except Exception:  # noqa: BLE001 - libcst raises plain errors on odd input: no edits
         return ()
+    return line_edits(text, updated)
+
+
+def line_edits(text: str, updated: str) -> tuple[Edit, ...]:
+    """Whole-line edits that turn ``text`` into ``updated`` (a line diff, in order).
+
+    Lines unchanged between the two stay out of the edits, so an editor applying them
+    keeps its cursor, folds and marks there (the language server's fix-all uses this).
+    """
     before = _LINE.findall(text)
     after = _LINE.findall(updated)
     edits: list[Edit] = []

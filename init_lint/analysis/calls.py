@@ -16,6 +16,7 @@ from init_lint.analysis.base import (
     Frame,
     InterpreterBase,
 )
+from init_lint.analysis.flow import MAYBE_NORMALIZED, tensor_ancestors
 from init_lint.analysis.graph import Act, Consumer
 from init_lint.analysis.layers import const_int, literal_int, torch_nn_class
 from init_lint.analysis.values import (
@@ -79,12 +80,17 @@ class CallMixin(InterpreterBase):
 
     def evaluate_call(self, node: cst.Call, frame: Frame) -> Value:
         func = self.evaluate(node.func, frame)
+        values = [self.evaluate(arg.value, frame) for arg in node.args]
         if _is_self_attribute(node.func) and any(
                 o is UNKNOWN or isinstance(o, Tensor) for o in options(func)):
             # `self.features(x)` with a submodule we cannot see (passed in, or built by
-            # another library): it may normalize, so the model may be normalized.
-            self.maybe_normalizing.extend(self.container_stack)
-        values = [self.evaluate(arg.value, frame) for arg in node.args]
+            # another library): it may normalize, so what its output feeds may be
+            # normalized. Its output carries that doubt to every layer downstream.
+            result = self.call_with_values(func, node, values)
+            doubt = frozenset({MAYBE_NORMALIZED}).union(*map(tensor_ancestors, values))
+            return Tensor(result.origins if isinstance(result, Tensor) else frozenset(),
+                          (result.ancestors if isinstance(result, Tensor) else frozenset())
+                          | doubt)
         forked = [i for i, v in enumerate(values) if isinstance(v, Choice) and all(
             isinstance(o, (ListObj, DictObj)) for o in v.options)]
         if forked and isinstance(func, QName) and len(options(values[forked[0]])) <= 8:

@@ -35,6 +35,10 @@ def tensor_origins(value: Value) -> frozenset[Origin]:
     return frozenset(found)
 
 
+#: An ancestor "key" meaning: a submodule we cannot see ran upstream (it may normalize).
+MAYBE_NORMALIZED = -1
+
+
 def tensor_ancestors(value: Value) -> frozenset[int]:
     found: set[int] = set()
     for option in options(value):
@@ -83,6 +87,8 @@ class FlowMixin(AnalysisState):
                 if len(candidate) > len(chain):
                     chain = candidate
         ancestors = tensor_ancestors(inputs) | {o.key for o in tensor_origins(inputs)}
+        if MAYBE_NORMALIZED in ancestors:
+            self.maybe_normalized.add(key)
         return Tensor(frozenset({Origin(key, None, False, chain)}), frozenset(ancestors))
 
     def apply_activation(self, act: Act, value: Value) -> Value:

@@ -171,9 +171,11 @@ class Interpreter(BranchMixin, ExpressionMixin, CallMixin, ModuleMixin, Interpre
                     self.dispatch -= 1
 
     def finish_normalized(self) -> None:
-        """Layers of a model that normalizes (or may: it applies a submodule we cannot
-        see) are normalized: INI002/INI003 and INI004's too-small case stay silent."""
-        for container in self.normalizing + self.maybe_normalizing:
+        """Layers of a model that normalizes, and layers downstream of a submodule we
+        cannot see (it may normalize), count as normalized: INI002/INI003 and INI004's
+        too-small case stay silent for them."""
+        self.graph.normalized |= self.maybe_normalized
+        for container in self.normalizing:
             for module in self.modules_of(container):
                 if isinstance(module, LayerMod):
                     self.graph.normalized.add(module.key)

@@ -50,7 +50,7 @@ class AnalysisState:
         self.node_keys: dict[tuple[int, str], int] = {}
         self.container_stack: list[ModuleObj] = []
         self.normalizing: list[ModuleObj] = []
-        self.maybe_normalizing: list[ModuleObj] = []  # apply a submodule we cannot see
+        self.maybe_normalized: set[int] = set()  # downstream of a submodule we cannot see
         self.uncertain = 0  # depth of branches whose condition is unknown
         self.dispatch = 0  # depth of loops over modules()/parameters() and .apply()
         self.steps = 0
