@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.set_defaults(handler=run_explain)
 
     _add_runtime_commands(subparsers)
+    _add_lsp_command(subparsers)
     return parser
 
 
@@ -184,6 +185,33 @@ def _add_runtime_commands(
     add_audit_command = getattr(runtime_cli, "add_audit_command", None)
     if callable(add_audit_command):
         add_audit_command(subparsers)
+
+
+def _add_lsp_command(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    """``lsp``: the language server. ``init_lint.lsp`` (and pygls, the optional ``lsp``
+    extra) is imported only when the command runs."""
+    lsp = subparsers.add_parser(
+        "lsp",
+        help="run the language server (LSP over stdin/stdout): diagnostics and quick fixes",
+        description="Serve the Language Server Protocol over stdin/stdout for an editor: "
+        "findings as diagnostics, fixes as code actions, [tool.init-lint] honoured. Needs "
+        'the lsp extra: pip install "init-lint[lsp]".',
+    )
+    lsp.set_defaults(handler=run_lsp)
+
+
+def run_lsp(args: argparse.Namespace) -> int:
+    try:
+        server = importlib.import_module("init_lint.lsp")
+    except ImportError as exc:
+        print(f'init-lint lsp needs pygls ({exc}): pip install "init-lint[lsp]"',
+              file=sys.stderr)
+        return EXIT_ERROR
+    code = server.main()
+    assert isinstance(code, int)
+    return code
 
 
 # --- check ----------------------------------------------------------------------------------
