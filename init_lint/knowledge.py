@@ -389,6 +389,12 @@ def kaiming_gain(nonlinearity: str = "leaky_relu", a: float = 0.0) -> float:
     return calculate_gain(nonlinearity, a)
 
 
+def orthogonal_std(fan_in: int, fan_out: int, gain: float = 1.0) -> float:
+    """``orthogonal_``: the rows (or, for a tall matrix, the columns) have norm ``gain``,
+    so each entry has std gain / sqrt(max(fan_in, fan_out)) (for 2-D weights)."""
+    return gain / math.sqrt(max(fan_in, fan_out))
+
+
 def default_layer_std(fan_in: int) -> float:
     """PyTorch's Linear/Conv default, ``kaiming_uniform_(w, a=sqrt(5))``: 1/sqrt(3 fan_in)."""
     return 1.0 / math.sqrt(3.0 * fan_in)

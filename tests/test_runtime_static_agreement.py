@@ -560,10 +560,8 @@ def claimed_weight_std(site: InitSite | None, fan_in: int, fan_out: int) -> floa
             return None
         return knowledge.kaiming_std(fan_in if mode == "fan_in" else fan_out, call.gain)
     if function == "orthogonal_":
-        # knowledge has no orthogonal std: an orthogonal (out, in) matrix has unit rows when
-        # out <= in (std 1/sqrt(in)) and unit columns otherwise (1/sqrt(out)), times gain.
         gain = xavier_gain(site)
-        return knowledge.kaiming_std(max(fan_in, fan_out), gain) if gain is not None else None
+        return knowledge.orthogonal_std(fan_in, fan_out, gain) if gain is not None else None
     if function in ("normal_", "trunc_normal_"):
         mean, std = static_number(site, "mean", 0.0), static_number(site, "std", 1.0)
         if mean != 0.0 or std is None:
