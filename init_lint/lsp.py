@@ -12,7 +12,8 @@ What it does:
 * **Diagnostics** (``textDocument/publishDiagnostics``), on ``didOpen`` and ``didSave``
   at once and on ``didChange`` after a quiet period (``DEBOUNCE_SECONDS``): each change
   cancels the check still pending for that document, and a result is published only if
-  the document still holds the text it was computed from (the latest text wins). Each
+  the document still holds the text it was computed from (the latest text wins); a save
+  checks afresh, re-reading the configuration (as every check of a new text does). Each
   diagnostic has the rule's code, the finding's message, severity Warning, source
   ``init-lint``, and ``data`` with the rule's name, its summary and the fix (if any);
   ``textDocument/hover`` over a finding shows the rule's documentation.
@@ -414,10 +415,11 @@ class InitLintServer(LanguageServer):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, partial(function, *args))
 
-    async def _analysis(self, snapshot: _Snapshot) -> Analysis:
-        """The analysis of the snapshot's text: the last one if it is for this text."""
+    async def _analysis(self, snapshot: _Snapshot, *, fresh: bool = False) -> Analysis:
+        """The analysis of the snapshot's text: the last one if it is for this text (unless
+        ``fresh``: after a save, the configuration may have changed)."""
         latest = snapshot.state.latest
-        if latest is not None and latest.version == snapshot.version \
+        if not fresh and latest is not None and latest.version == snapshot.version \
                 and latest.text == snapshot.text:
             return latest.analysis
         root = self.workspace.root_path
@@ -429,21 +431,23 @@ class InitLintServer(LanguageServer):
 
     # -- diagnostics ------------------------------------------------------------------------
 
-    def schedule(self, uri: str, delay: float) -> None:
-        """Check the document after ``delay`` seconds, cancelling a check still pending."""
+    def schedule(self, uri: str, delay: float, *, fresh: bool = False) -> None:
+        """Check the document after ``delay`` seconds, cancelling a check still pending
+        (``fresh``: even if its text was checked already)."""
         state = self.documents.setdefault(uri, _DocumentState())
         if state.pending is not None:
             state.pending.cancel()
-        state.pending = asyncio.get_running_loop().create_task(self._check_later(uri, delay))
+        state.pending = asyncio.get_running_loop().create_task(
+            self._check_later(uri, delay, fresh=fresh))
 
-    async def _check_later(self, uri: str, delay: float) -> None:
+    async def _check_later(self, uri: str, delay: float, *, fresh: bool = False) -> None:
         try:
             if delay > 0:
                 await asyncio.sleep(delay)
             snapshot = self._snapshot(uri)
             if snapshot is None:
                 return
-            analysis = await self._analysis(snapshot)
+            analysis = await self._analysis(snapshot, fresh=fresh)
             if self._is_current(snapshot):  # else a newer text has its own check coming
                 self.publish(snapshot, analysis)
         except asyncio.CancelledError:
@@ -489,9 +493,9 @@ class InitLintServer(LanguageServer):
             uri = params.text_document.uri
             if unquote(uri).endswith("/pyproject.toml"):  # the configuration may have changed
                 for open_uri in list(self.documents):
-                    self.schedule(open_uri, 0)
+                    self.schedule(open_uri, 0, fresh=True)
             else:
-                self.schedule(uri, 0)
+                self.schedule(uri, 0, fresh=True)
         except Exception:  # noqa: BLE001
             self.log_exception("handling a save")
 

@@ -447,6 +447,27 @@ async def test_project_configuration_is_honoured(
 
 
 @module_loop
+async def test_save_checks_again_with_the_configuration_as_it_is_now(
+    client: RecordingClient, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    project = tmp_path_factory.mktemp("saved")
+    uri = write(project / "mlp.py", XAVIER_RELU)
+    open_document(client, uri, XAVIER_RELU)
+    assert len(await published(client, uri, 1)) == 2
+    seen = len(client.published)
+    (project / "pyproject.toml").write_text('[tool.init-lint]\nignore = ["INI002"]\n',
+                                            encoding="utf-8")
+    client.text_document_did_save(types.DidSaveTextDocumentParams(
+        text_document=types.TextDocumentIdentifier(uri=uri)))
+    deadline = time.monotonic() + WAIT
+    while not [p for p in client.published[seen:] if p.uri == uri]:
+        assert time.monotonic() < deadline, "nothing published after the save"
+        await asyncio.sleep(0.01)
+    again = next(p for p in client.published[seen:] if p.uri == uri)
+    assert again.version == 1 and not again.diagnostics
+
+
+@module_loop
 async def test_a_burst_of_changes_is_debounced_and_the_last_text_wins(
     client: RecordingClient, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
