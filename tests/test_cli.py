@@ -80,8 +80,10 @@ def test_json_format_is_one_array_with_1_based_columns(tmp_path: Path, cli: Cli)
     assert isinstance(records, list) and len(records) == 1
     record = records[0]
     assert set(record) == {
-        "path", "line", "col", "end_line", "end_col", "code", "message", "fixable"
+        "path", "line", "col", "end_line", "end_col", "code", "message", "fixable", "fix"
     }
+    assert record["fixable"] is True
+    assert set(record["fix"]) == {"description", "edits", "imports"}
     assert record["path"] == str(path)
     assert (record["line"], record["col"], record["code"]) == (
         XAVIER_RELU_LINE, XAVIER_RELU_COL, "INI002"
