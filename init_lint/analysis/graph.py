@@ -143,7 +143,6 @@ class InitSite:
     slice: bool = False  # a slice of a tensor (``w.data[a:b].fill_(1)``)
     scale_text: str | None = None  # for nn.Parameter(torch.randn(...) * s): the scale
     dispatch: bool = False  # reached through isinstance dispatch / parameter loops
-    zero_module: bool = False  # wrapped in a known zero_module(...) helper
 
     @property
     def start(self) -> Position:

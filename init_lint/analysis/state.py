@@ -51,7 +51,7 @@ class AnalysisState:
         self.container_stack: list[ModuleObj] = []
         self.normalizing: list[ModuleObj] = []
         self.maybe_normalized: set[int] = set()  # downstream of a submodule we cannot see
-        self.uncertain = 0  # depth of branches whose condition is unknown
+        self.uncertain = 0  # depth of loops that may run any number of times (0 included)
         self.dispatch = 0  # depth of loops over modules()/parameters() and .apply()
         self.steps = 0
 
