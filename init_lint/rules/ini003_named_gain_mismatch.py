@@ -71,7 +71,7 @@ class NamedGainMismatch(Rule):
     """The initializer names a nonlinearity whose gain is not the one that follows.
 
     ``kaiming_normal_(w, nonlinearity="tanh")`` before a ReLU, ``xavier_uniform_(w,
-    gain=calculate_gain("relu"))`` before tanh, ``a=0.2`` before ``LeakyReLU(0.01)``: the
+    gain=calculate_gain("relu"))`` before tanh, ``a=1`` (gain 1) before a ReLU: the
     call *says* which activation it prepares for, and says the wrong one. Fires when the
     named gain differs by more than 10% from the gain of the activation actually paired
     (so ``"leaky_relu"`` without ``a=`` before ``LeakyReLU(0.01)`` is fine, and so is
