@@ -550,3 +550,90 @@ class VGGLike(nn.Module):
         return self.classifier(torch.flatten(self.features(x), 1))
 """)
     assert layer_key(g, "classifier[0]") in g.normalized
+
+
+def test_leaky_relu_with_an_unknown_slope_is_still_a_rectifier() -> None:
+    g = graph_of(HEADER + """
+class Net(nn.Module):
+    def __init__(self, alpha):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.act = nn.LeakyReLU(alpha)
+        self.out = nn.Linear(8, 1)
+
+    def forward(self, x):
+        return self.out(self.act(self.fc(x)))
+""")
+    (use,) = g.uses_of(layer_key(g, "fc"))
+    assert (use.act.name, use.act.param_known) == ("leaky_relu", False)
+
+
+def test_spectral_norm_makes_the_scale_of_the_init_irrelevant() -> None:
+    g = graph_of(HEADER + """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.utils.spectral_norm(nn.Linear(8, 8))
+        self.out = nn.Linear(8, 1)
+
+    def forward(self, x):
+        return self.out(F.relu(self.fc(x)))
+""")
+    assert layer_key(g, "fc") in g.normalized
+    assert layer_key(g, "out") not in g.normalized
+
+
+def test_raw_vector_is_not_a_layer_weight() -> None:
+    g = graph_of(HEADER + """
+class Scores(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.v = nn.Parameter(torch.rand(64))
+
+    def forward(self, energy):
+        return F.softmax(energy @ self.v, dim=1)
+""")
+    assert "v" not in {layer.name for layer in g.layers.values()}
+
+
+def test_named_children_and_fstring_keys_have_their_names() -> None:
+    g = graph_of(HEADER + """
+def build(n=2):
+    layers = [(f"fc{i}", nn.Linear(8, 8)) for i in range(n)]
+    net = nn.Sequential(OrderedDict(layers + [("out", nn.Linear(8, 1))]))
+    for name, m in net.named_children():
+        if name == "out":
+            nn.init.zeros_(m.weight)
+    return net
+
+model = build()
+""")
+    assert targets(g, "zeros_(m.weight)") == {"net.out"}
+    assert {layer.name for layer in g.layers.values()} == {"net.fc0", "net.fc1", "net.out"}
+
+
+def test_submodule_only_a_framework_calls_still_runs_its_forward() -> None:
+    g = graph_of(HEADER + """
+from torch_geometric.nn import MessagePassing
+
+class EdgeMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin1 = nn.Linear(8, 16)
+        self.lin2 = nn.Linear(16, 8)
+
+    def forward(self, h):
+        return self.lin2(F.relu(self.lin1(h)))
+
+class Conv(MessagePassing):
+    def __init__(self):
+        super().__init__(aggr="add")
+        self.mlp = EdgeMLP()
+
+    def forward(self, x, edge_index):
+        return self.propagate(edge_index, x=x)
+
+    def message(self, x_i, x_j):
+        return self.mlp(torch.cat([x_i, x_j], dim=-1))
+""")
+    assert pairing(g, "lin1") == {("relu", "layer")}

@@ -75,6 +75,13 @@ def _is_self_attribute(node: cst.BaseExpression) -> bool:
         node.value.value == "self")
 
 
+_REPARAMETRIZATIONS = frozenset(
+    {"torch.nn.utils.weight_norm", "torch.nn.utils.spectral_norm",
+     "torch.nn.utils.parametrizations.weight_norm",
+     "torch.nn.utils.parametrizations.spectral_norm",
+     "torch.nn.utils.parametrize.register_parametrization"})
+
+
 class CallMixin(InterpreterBase):
     # --- calls ----------------------------------------------------------------------
 
@@ -156,8 +163,9 @@ class CallMixin(InterpreterBase):
                 slope = kwargs.get("negative_slope", args[1] if len(args) > 1 else Const(0.01))
                 param = slope.value if isinstance(slope, Const) and isinstance(
                     slope.value, (int, float)) else None
-                if param is None:
-                    return self.apply_activation(Act("?"), args[0] if args else EMPTY_TENSOR)
+                if param is None:  # a slope we cannot read: still a leaky ReLU
+                    return self.apply_activation(Act(act, None, param_known=False),
+                                                 args[0] if args else EMPTY_TENSOR)
             return self.apply_activation(Act(act, float(param) if param is not None else None),
                                          args[0] if args else EMPTY_TENSOR)
         if name in MERGE_FUNCTIONS:
@@ -208,9 +216,14 @@ class CallMixin(InterpreterBase):
             return self.parameter(args[0] if args else kwargs.get("data", UNKNOWN), node)
         if name in ZERO_MODULE_FUNCTIONS or name.endswith(".zero_module"):
             return args[0] if args else UNKNOWN
-        if name in ("torch.nn.utils.weight_norm", "torch.nn.utils.spectral_norm",
-                    "torch.nn.utils.parametrizations.weight_norm",
-                    "torch.nn.utils.parametrizations.spectral_norm", "copy.deepcopy"):
+        if name in _REPARAMETRIZATIONS:
+            # W / sigma(W) or g * v / |v|: the weight's scale at init no longer matters, as
+            # under normalization (INI001's zeros still do).
+            for option in options(args[0] if args else UNKNOWN):
+                if isinstance(option, LayerMod):
+                    self.maybe_normalized.add(option.key)
+            return args[0] if args else UNKNOWN
+        if name == "copy.deepcopy":
             return args[0] if args else UNKNOWN
         if name == "functools.partial" and args:
             return Partial(args[0], tuple(args[1:]), tuple(kwargs.items()))
@@ -265,8 +278,10 @@ class CallMixin(InterpreterBase):
                 pair = item.items if isinstance(item, (TupleV, ListObj)) else (
                     tuple(Const(v) for v in item.value) if isinstance(item, Const) and isinstance(
                         item.value, tuple) else ())
-                if len(pair) == 2 and isinstance(pair[0], Const):
-                    entries[str(pair[0].value)] = pair[1]
+                if len(pair) == 2:
+                    # a key we cannot read still keeps its item, in order
+                    name = str(pair[0].value) if isinstance(pair[0], Const) else f"<{len(entries)}>"
+                    entries[name] = pair[1]
         entries.update(kwargs)
         return DictObj(entries)
 

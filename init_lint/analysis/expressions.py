@@ -168,10 +168,28 @@ class ExpressionMixin(InterpreterBase):
             self.assign(node.target, value, frame)
             return value
         if isinstance(node, cst.FormattedString):
-            return UNKNOWN
+            return self.formatted_string(node, frame)
         if isinstance(node, cst.Ellipsis):
             return UNKNOWN
         return UNKNOWN
+
+    def formatted_string(self, node: cst.FormattedString, frame: Frame) -> Value:
+        """``f"fc{i}"`` with known parts (no format spec or conversion) is a known string."""
+        pieces: list[str] = []
+        soft = False
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                pieces.append(part.value)
+                continue
+            if not isinstance(part, cst.FormattedStringExpression) or part.format_spec or (
+                    part.conversion):
+                return UNKNOWN
+            value = self.evaluate(part.expression, frame)
+            if not isinstance(value, Const) or not isinstance(value.value, (str, int)):
+                return UNKNOWN
+            soft = soft or value.soft
+            pieces.append(str(value.value))
+        return Const("".join(pieces), soft)
 
     def comprehension(self, element: cst.BaseExpression, for_in: cst.CompFor,
                       frame: Frame) -> list[Value]:

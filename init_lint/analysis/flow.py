@@ -185,6 +185,11 @@ class FlowMixin(AnalysisState):
         ``transposed``: ``x @ W`` stores W as (in, out), so torch's fan_in (shape[1]) is the
         output size; ``F.linear(x, W)`` stores (out, in) as nn.Linear does.
         """
+        if param.shape is not None and len(param.shape) < 2:
+            # `x @ v` with a vector: torch's fan-based inits are undefined for 1-D tensors
+            # (attention scores, gates); not a layer weight.
+            self.consume(inputs, Consumer.OTHER)
+            return EMPTY_TENSOR
         rec = self.records[param.key]
         rec.used_as_weight = True
         shape = param.shape

@@ -35,6 +35,7 @@ class Act:
 
     name: str | None
     param: float | None = None
+    param_known: bool = True  # False: a leaky slope we cannot read (the family is known)
 
     def describe(self) -> str:
         from init_lint.knowledge import ACTIVATIONS, format_number
@@ -43,6 +44,8 @@ class Act:
             return "no activation"
         info = ACTIVATIONS.get(self.name)
         label = info.module if info else self.name
+        if not self.param_known:
+            return f"{label}(?)"
         if self.param is not None and self.name in ("leaky_relu", "prelu", "rrelu", "elu", "celu"):
             return f"{label}({format_number(self.param)})"
         return label

@@ -93,6 +93,11 @@ class Interpreter(BranchMixin, ExpressionMixin, CallMixin, ModuleMixin, Interpre
             if isinstance(root, Instance) and id(root) in self.forward_ran:
                 continue
             self.run_forward(root)
+        # Submodules a framework calls (PyG's propagate -> message -> self.edge_net): their
+        # own forward still tells how their inner layers pair.
+        for instance in list(self.instances):
+            if id(instance) not in self.forward_ran and instance.cls.find_method("forward"):
+                self.run_forward(instance)
         self.apply_uncalled_init_functions(roots)
 
     def classes_used_by_other_classes(self) -> set[str]:

@@ -216,7 +216,7 @@ class LayerMixin(AnalysisState):
         if name == "leaky_relu":
             param = const_number(kwargs.get("negative_slope", args[0] if args else Const(0.01)))
             if param is None:
-                return Act("?")
+                return Act(name, None, param_known=False)
         elif name == "prelu":
             param = const_number(kwargs.get("init", args[1] if len(args) > 1 else Const(0.25)))
         elif name == "rrelu":

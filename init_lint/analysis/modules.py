@@ -125,27 +125,59 @@ class ModuleMixin(InterpreterBase):
         return found
 
     def children_of(self, module: Value) -> list[Value]:
+        return [child for _, child in self.named_children_of(module)]
+
+    def named_children_of(self, module: Value) -> list[tuple[Value, Value]]:
+        """``module.named_children()``, with the items of a ModuleList/ModuleDict named
+        ``attr.i`` / ``attr.key`` directly (their container adds nothing to pair)."""
         if isinstance(module, TransformerLayerMod):
-            return module.children()
+            return [(Const(name), child) for name, child in module.named_children()]
         if isinstance(module, SeqMod):
-            return list(module.items)
+            return [(Const(name), item) for name, item in zip(module.names, module.items,
+                                                               strict=False)]
         if isinstance(module, Instance):
-            children: list[Value] = []
-            for value in module.attrs.values():
+            children: list[tuple[Value, Value]] = []
+            for attr, value in module.attrs.items():
                 for opt in options(value):
                     if isinstance(opt, ModuleObj):
-                        children.append(opt)
+                        children.append((Const(attr), opt))
                     elif isinstance(opt, ListObj) and opt.module_list:
-                        children.extend(opt.items)
+                        children.extend((Const(f"{attr}.{i}"), item)
+                                        for i, item in enumerate(opt.items))
                     elif isinstance(opt, DictObj) and opt.module_dict:
-                        children.extend(opt.items.values())
+                        children.extend((Const(f"{attr}.{key}"), item)
+                                        for key, item in opt.items.items())
             if module.seq_items:
-                children.extend(module.seq_items)
+                children.extend((Const(str(i)), item) for i, item in enumerate(module.seq_items))
             if any(b not in ("torch.nn.Module", "torch.nn.Sequential", "torch.nn.ModuleList")
                    for b in module.cls.external_bases()):
-                children.append(UNKNOWN)
+                children.append((UNKNOWN, UNKNOWN))
             return children
         return []
+
+    def named_modules_of(self, root: Value) -> list[Value]:
+        """``root.named_modules()`` as (dotted name, module) tuples, the root named ""."""
+        found: list[Value] = []
+        seen: set[int] = set()
+
+        def walk(name: Value, value: Value) -> None:
+            for opt in options(value):
+                if id(opt) in seen:
+                    continue
+                if isinstance(opt, ModuleObj):
+                    seen.add(id(opt))
+                    found.append(TupleV((name, opt)))
+                    for child_name, child in self.named_children_of(opt):
+                        joined: Value = UNKNOWN
+                        if isinstance(name, Const) and isinstance(child_name, Const):
+                            joined = Const(f"{name.value}.{child_name.value}" if name.value
+                                           else str(child_name.value))
+                        walk(joined, child)
+                elif opt is UNKNOWN:
+                    found.append(TupleV((UNKNOWN, UNKNOWN)))
+
+        walk(Const(""), root)
+        return found
 
     def named_parameters_of(self, root: Value) -> list[Value]:
         """``root.named_parameters()`` as (name, TensorRef) tuples."""
@@ -217,11 +249,11 @@ class ModuleMixin(InterpreterBase):
         if name == "modules":
             return ListObj(self.modules_of(receiver))
         if name == "named_modules":
-            return ListObj([TupleV((UNKNOWN, m)) for m in self.modules_of(receiver)])
+            return ListObj(self.named_modules_of(receiver))
         if name == "children":
             return ListObj(self.children_of(receiver))
         if name == "named_children":
-            return ListObj([TupleV((UNKNOWN, m)) for m in self.children_of(receiver)])
+            return ListObj([TupleV(pair) for pair in self.named_children_of(receiver)])
         if name == "parameters":
             return ListObj([t.items[1] for t in self.named_parameters_of(receiver)
                             if isinstance(t, TupleV)])

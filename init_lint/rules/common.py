@@ -82,6 +82,10 @@ def tensor_expression(site: InitSite) -> str:
 
 
 def recommended_call(site: InitSite, act: Act) -> str:
+    if not act.param_known:
+        rec = recommend(act.name, None)
+        return rec.render(tensor_expression(site), distribution_of(site)).replace(
+            "a=0.01", "a=<its negative slope>")
     rec = recommendation(act)
     return rec.render(tensor_expression(site), distribution_of(site))
 

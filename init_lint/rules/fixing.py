@@ -209,7 +209,8 @@ def replacement_fix(graph: ModelGraph, site: InitSite, act: Act | None) -> Fix |
     """INI001 / INI004 (and INI002's Xavier->He): replace the whole initialization with
     the recommended call for the paired activation, for every layer the site reaches."""
     facts = graph.source
-    if facts is None or act is None or site.slice or site.other or site.unknown:
+    if facts is None or act is None or site.slice or site.other or site.unknown or (
+            not act.param_known):
         return None
     layers = [graph.layers[k] for k in sorted(site.weight_of) if k in graph.layers]
     if not layers or any(layer.is_norm for layer in layers) or len(layers) != len(
@@ -261,7 +262,7 @@ def _parameter_fix(writer: FixWriter, site: InitSite, rec: Recommendation,
 def renamed_gain_fix(graph: ModelGraph, site: InitSite, act: Act) -> Fix | None:
     """INI003: the same call, with the right nonlinearity name (and ``a=``) only."""
     facts = graph.source
-    if facts is None or act.name is None:
+    if facts is None or act.name is None or not act.param_known:
         return None
     writer = FixWriter(facts, site)
     parts = writer.parts()
@@ -304,7 +305,7 @@ def scheme_fix(graph: ModelGraph, site: InitSite, act: Act) -> Fix | None:
     """INI002: the recommended family for the activation, same distribution; an
     orthogonal init keeps being orthogonal, with the activation's gain."""
     facts = graph.source
-    if facts is None:
+    if facts is None or not act.param_known:
         return None
     if INITIALIZERS[site.function].scheme is Scheme.ORTHOGONAL:
         writer = FixWriter(facts, site)

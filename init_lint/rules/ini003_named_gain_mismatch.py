@@ -48,7 +48,7 @@ def named_gain(site: InitSite) -> tuple[str, float] | None:
 
 def wrong_name(graph: ModelGraph, site: InitSite, layer: Layer) -> Act | None:
     act = paired_activation(graph, layer.key)
-    if act is None or act.name is None or is_normalized(graph, layer.key):
+    if act is None or act.name is None or not act.param_known or is_normalized(graph, layer.key):
         return None
     if mismatch(graph, site, layer) is not None:
         return None  # INI002 reports the site

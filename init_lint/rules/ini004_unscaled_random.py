@@ -191,7 +191,7 @@ class Bilinear(nn.Module):
         if layer.fan_in is None or layer.fan_out is None:
             return None
         act = paired_activation(graph, layer.key)
-        if act is None:
+        if act is None or not act.param_known:
             return None
         best = recommended_std(recommendation(act), layer.fan_in, layer.fan_out)
         if std > options.std_factor * best:
