@@ -547,7 +547,7 @@ def claimed_weight_std(site: InitSite | None, fan_in: int, fan_out: int) -> floa
     arguments that are not static)."""
     if site is None:
         return knowledge.default_layer_std(fan_in)
-    if site.slice or site.unknown or site.zero_module or site.form == "parameter":
+    if site.slice or site.unknown or site.form == "parameter":
         return None
     function = function_of(site)
     if function in ("xavier_uniform_", "xavier_normal_"):
