@@ -1,9 +1,10 @@
 """The one engine every front end calls: read -> parse -> analyze -> rules -> noqa.
 
-flake8, the CLI, the fixer and (later) the language server all get their findings from
-here, so they always agree. Files that cannot hold a finding are skipped before parsing
-(``might_have_findings``); every other file is parsed once with libcst, analyzed once into
-a ``ModelGraph``, and every enabled rule runs on that graph.
+flake8, the CLI, the fixer and the language server all get their findings from here, so
+they always agree. Files that cannot hold a finding are skipped before parsing
+(``might_have_findings``: a word every finding of an enabled rule needs is missing); every
+other file is parsed once with libcst, analyzed once into a ``ModelGraph``, and every
+enabled rule runs on that graph.
 
 Bad input never raises out of this module except as ``SourceError``, which carries one
 clear reason and, where known, the line.
@@ -12,6 +13,7 @@ clear reason and, where known, the line.
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import re
 import tokenize
@@ -27,12 +29,33 @@ from init_lint.analysis import build_graph
 from init_lint.findings import Finding
 from init_lint.rules import ALL_RULES, Options, Rule
 
-#: Tokens without which a file has no init site (and no layer for INI005).
-_INIT_HINT = re.compile(
-    r"_\(|zero|fill_|normal|uniform|orthogonal|glorot|xavier|kaiming|Parameter|constant|ones"
-)
-_LAYER_HINT = re.compile(r"Linear|Conv")
+#: Per rule, words (regular expressions) at least one of which any file holding one of its
+#: findings contains. Every finding but INI005's is an init site (``analysis.inits``): a
+#: call of a known initializer (``knowledge.INITIALIZER_FUNCTIONS``: its own name, or the
+#: name it is imported as, is spelled in the file), an in-place method (``zero_``,
+#: ``fill_``, ``normal_``, ``uniform_``) or ``nn.Parameter(torch.<factory>(...))``; INI005
+#: needs a layer built from a ``torch.nn`` class. A rule without an entry is never skipped,
+#: so a new rule or a new init form that these words miss must be added here (the tests
+#: check every rule example and fixture with and without this prefilter).
+RULE_HINTS: dict[str, str] = {
+    # zeros_/zero_/zeros, ones_/ones, constant_, fill_, nn.Parameter(torch.zeros|ones|full)
+    "INI001": r"zero|ones|constant|fill_|Parameter",
+    # xavier_*, kaiming_* (PyG's kaiming_uniform), orthogonal_, PyG's glorot
+    "INI002": r"xavier|kaiming|orthogonal|glorot",
+    "INI003": r"xavier|kaiming|orthogonal|glorot",
+    # normal_/trunc_normal_ (timm's twins too), uniform_, nn.Parameter(torch.randn|rand)
+    "INI004": r"normal|uniform|Parameter",
+    # Linear/Bilinear/Conv*/ConvTranspose*/Lazy*, nn.Transformer*Layer's inner linears
+    "INI005": r"Linear|Bilinear|Conv|Transformer",
+    # a zero-mean normal_/trunc_normal_/uniform_ reaching a norm layer's weight
+    "INI006": r"normal|uniform|Parameter",
+}
 _NOQA = NOQA_INLINE_REGEXP  # flake8's own: the CLI silences exactly what flake8 does
+
+#: ``a and b and ...`` with more operands than this is refused before libcst sees it (its
+#: native parser nests the chain and overflows its stack from ~8000 operands on; CPython
+#: stops other chains at ~3000 levels).
+MAX_BOOLEAN_OPERANDS = 2500
 
 
 class SourceError(Exception):
@@ -99,11 +122,23 @@ def decode_source(data: bytes) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
+@functools.lru_cache(maxsize=64)
+def _hint_pattern(codes: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One pattern for the enabled rules ``codes``; ``None``: a rule has no hint."""
+    if any(code not in RULE_HINTS for code in codes):
+        return None
+    words = dict.fromkeys(w for code in codes for w in RULE_HINTS[code].split("|"))
+    return re.compile("|".join(words))
+
+
 def might_have_findings(text: str, settings: Settings) -> bool:
-    """Cheap test before parsing: no init-like token means no init site."""
-    if _INIT_HINT.search(text):
-        return True
-    return "INI005" in settings.select + settings.extend_select and bool(_LAYER_HINT.search(text))
+    """Cheap test before parsing: ``False`` only when no enabled rule can find anything
+    (a word each of its findings needs is missing from ``text``: ``RULE_HINTS``)."""
+    codes = tuple(rule.code for rule in ALL_RULES if settings.enabled(rule))
+    if not codes:
+        return False
+    pattern = _hint_pattern(codes)
+    return pattern is None or pattern.search(text) is not None
 
 
 def cpython_syntax_error(text: str) -> SyntaxError | None:
@@ -113,14 +148,17 @@ def cpython_syntax_error(text: str) -> SyntaxError | None:
     libcst's native parser has no depth guard, and a few thousand nested brackets or a
     long chain of unary operators overflow its stack and kill the whole process (SIGSEGV,
     which no ``except`` catches); deep nesting it survives costs it seconds. CPython stops
-    cleanly at 200 nested brackets and ~3000 levels. Other syntax errors are returned, not
-    raised: libcst decides (it also reads syntax newer than the running interpreter), and
-    when it fails too, CPython's message and line are the more precise ones.
+    cleanly at 200 nested brackets and ~3000 levels. One chain CPython keeps flat is nested
+    in libcst: ``a and b and ...`` (``or`` too), which kills it from ~8000 operands on, so
+    a chain longer than ``MAX_BOOLEAN_OPERANDS`` is refused here as well. Other syntax
+    errors are returned, not raised: libcst decides (it also reads syntax newer than the
+    running interpreter), and when it fails too, CPython's message and line are the more
+    precise ones.
     """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarnings about the user's code
-            ast.parse(text)
+            tree = ast.parse(text)
     except SyntaxError as exc:
         if exc.msg and exc.msg.startswith("too many"):  # "too many nested parentheses"
             raise SourceError(exc.msg, exc.lineno) from None
@@ -128,7 +166,16 @@ def cpython_syntax_error(text: str) -> SyntaxError | None:
     except (RecursionError, MemoryError):
         raise SourceError("nested too deeply for the parser") from None
     except ValueError:
-        pass
+        return None
+    # Each operand but the first follows an ``and``/``or`` keyword, and each keyword
+    # contains one of these substrings: below the bound, no chain can be too long (the
+    # count costs ~1% of the parse; no file of the corpus comes near the bound).
+    if text.count("and") + text.count("or") >= MAX_BOOLEAN_OPERANDS:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.BoolOp) and len(node.values) > MAX_BOOLEAN_OPERANDS:
+                raise SourceError(
+                    f"boolean expression with more than {MAX_BOOLEAN_OPERANDS} operands",
+                    node.lineno)
     return None
 
 
@@ -211,6 +258,11 @@ def check_path(path: str | Path, settings: Settings) -> FileResult:
         data = Path(path).read_bytes()
     except OSError as exc:
         return FileResult(name, error=f"cannot read: {exc.strerror or exc}")
+    return check_source(name, data, settings)
+
+
+def check_source(name: str, data: bytes, settings: Settings) -> FileResult:
+    """Decode and check the bytes of the file ``name`` (``check_path`` once read)."""
     try:
         text = decode_source(data)
         if not text.strip():

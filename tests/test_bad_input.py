@@ -56,6 +56,13 @@ BAD_FILES: dict[str, tuple[bytes, str]] = {
         b"import torch.nn as nn\nx = nn.init.zeros_(" + b"-" * 100_000 + b"1)\n",
         "cannot parse: nested too deeply for the parser",
     ),
+    # CPython keeps ``a and b and ...`` flat and accepts it; libcst nests it and dies
+    # (SIGSEGV) from ~8000 operands on.
+    "long_boolean_chain.py": (
+        b"import torch.nn as nn\nok = " + b" and ".join([b"a"] * 10_000) + b"\n"
+        b"nn.init.zeros_(w)\n",
+        "cannot parse: boolean expression with more than 2500 operands (line 2)",
+    ),
 }
 
 # flake8 itself (its own ast.parse, before any plugin runs) dies with a MemoryError

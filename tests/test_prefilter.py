@@ -1,0 +1,108 @@
+"""The engine's cheap pre-filter never hides a finding, and does skip what it can.
+
+``engine.might_have_findings`` decides from words alone (``engine.RULE_HINTS``) which files
+skip libcst. Every rule example and every fixture must give the same findings with the
+pre-filter as without it, under each rule alone and under the default and full selections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from _support import DEEP_RELU_STACK, XAVIER_RELU_MLP, fixture_files
+
+from init_lint import engine
+from init_lint.engine import RULE_HINTS, Settings, analyze_text, might_have_findings
+from init_lint.rules import ALL_RULES, Example
+
+SELECTIONS = {
+    "default": Settings(),
+    "all": Settings(extend_select=("INI005",)),
+    **{rule.code: Settings(select=(rule.code,)) for rule in ALL_RULES},
+}
+
+
+def sources() -> Iterator[tuple[str, str]]:
+    for rule in ALL_RULES:
+        for index, example in enumerate((*rule.VALID, *rule.INVALID)):
+            text = example.source if isinstance(example, Example) else example
+            yield f"{rule.code}-example-{index}", text
+    for path in fixture_files():
+        yield path.name, path.read_text(encoding=_encoding(path.read_bytes()))
+
+
+def _encoding(data: bytes) -> str:
+    import io
+    import tokenize
+
+    return tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+
+
+SOURCES = dict(sources())
+
+
+def test_there_are_sources_to_compare() -> None:
+    assert len(SOURCES) > 50
+
+
+@pytest.mark.parametrize("selection", sorted(SELECTIONS))
+def test_prefilter_never_changes_the_findings(
+    selection: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = SELECTIONS[selection]
+    filtered = {}
+    for name, text in SOURCES.items():
+        try:
+            filtered[name] = analyze_text(text, settings)
+        except engine.SourceError as exc:
+            filtered[name] = [exc.describe()]  # type: ignore[list-item]
+    monkeypatch.setattr(engine, "might_have_findings", lambda text, settings: True)
+    for name, text in SOURCES.items():
+        try:
+            unfiltered = analyze_text(text, settings)
+        except engine.SourceError as exc:
+            unfiltered = [exc.describe()]  # type: ignore[list-item]
+        assert filtered[name] == unfiltered, name
+
+
+def test_every_rule_example_with_a_finding_passes_its_own_rules_hint() -> None:
+    for rule in ALL_RULES:
+        for example in rule.INVALID:
+            text = example.source if isinstance(example, Example) else example
+            assert might_have_findings(text, Settings(select=(rule.code,))), (rule.code, text)
+
+
+def test_every_rule_has_a_hint() -> None:
+    # Not needed for correctness (a rule without one makes every file go through libcst),
+    # but a new rule without a hint silently makes every check slower.
+    assert {rule.code for rule in ALL_RULES} <= set(RULE_HINTS)
+
+
+def test_files_without_the_words_of_any_enabled_rule_are_skipped() -> None:
+    # In-place tensor methods that do not initialize (add_, clamp_, copy_ ...) and
+    # layers without any initializer: nothing for the default rules.
+    plain = (
+        "import torch\nfrom torch import nn\n\n"
+        "class Block(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc = nn.Linear(8, 8)\n\n"
+        "    def forward(self, x):\n"
+        "        return self.fc(x).add_(1).clamp_(0.5)\n"
+    )
+    assert not might_have_findings(plain, Settings())
+    assert might_have_findings(plain, Settings(extend_select=("INI005",)))  # a Linear layer
+    assert might_have_findings(DEEP_RELU_STACK, Settings(select=("INI005",)))
+    # Only the enabled rules' words count: Xavier is INI002/INI003's, not INI001's.
+    assert might_have_findings(XAVIER_RELU_MLP, Settings(select=("INI002",)))
+    assert not might_have_findings(XAVIER_RELU_MLP, Settings(select=("INI001",)))
+    assert not might_have_findings(XAVIER_RELU_MLP, Settings(ignore=("INI",)))
+    # A raw weight needs nn.Parameter, wherever the factory is spelled.
+    raw = "import torch\nw = torch.nn.Parameter(torch.randn(8, 8))\n"
+    assert might_have_findings(raw, Settings(select=("INI004",)))
+
+
+def test_a_skipped_file_is_still_checked_for_syntax_errors() -> None:
+    with pytest.raises(engine.SourceError):
+        analyze_text("def broken(:\n    pass\n", Settings())
