@@ -339,9 +339,13 @@ def recipes(path: Path, module: ModuleType) -> list[Recipe]:
 
 
 def live_layers(model: nn.Module) -> dict[str, LiveLayer]:
+    """The layers whose weight is what their init made it: lazy layers and reparametrized
+    ones (spectral/weight norm divide the weight at every forward) are left out."""
     return {name: m for name, m in model.named_modules()
             if isinstance(m, _LIVE_LAYER_TYPES) and not isinstance(
-                m.weight, nn.parameter.UninitializedParameter)}
+                m.weight, nn.parameter.UninitializedParameter)
+            and not hasattr(m, "weight_orig") and not hasattr(m, "weight_v")
+            and not torch.nn.utils.parametrize.is_parametrized(m)}
 
 
 def width_in(module: LiveLayer) -> int:
