@@ -9,7 +9,9 @@ closing summary) and exit codes. Formatting lives in ``report``; the analysis in
 ``init-lint check PATH...`` walks directories for ``*.py`` files (skipping version-control,
 virtualenv, build and cache folders; a file named on the command line is always checked,
 unless the configuration's ``exclude`` matches it), checks each with ``engine.check_path``
-(``# noqa`` honoured as flake8 does) and prints the findings in sorted path order.
+(``# noqa`` honoured as flake8 does) and prints the findings in sorted path order. Results
+are kept in a cache directory (``init_lint.cache``; ``--cache-dir``, ``--no-cache``), so a
+re-run reads and hashes unchanged files without parsing them.
 
 Commands that check files share their options and their settings: ``add_project_arguments``
 adds them to a subparser, ``settings_for(args)`` resolves them (flags over the
@@ -33,9 +35,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from itertools import repeat
 from pathlib import Path
 
 from init_lint import __version__, engine, report, thresholds
+from init_lint.cache import DEFAULT_DIRECTORY, CacheError, ResultCache, open_cache
 from init_lint.config import (
     Config,
     ConfigError,
@@ -85,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         "configuration error or a file that could not be read or parsed, 130 interrupted.",
     )
     add_project_arguments(check)
+    add_cache_arguments(check)
     check.add_argument(
         "--format", choices=report.FORMATS, default="text",
         help="text: path:line:col: CODE message (flake8's format); json: one array of "
@@ -169,6 +174,49 @@ def add_project_arguments(parser: argparse.ArgumentParser) -> None:
         "-q", "--quiet", action="store_true",
         help="no progress bar and no closing summary on stderr",
     )
+
+
+#: Environment variables: a cache directory (below ``--cache-dir``, above the
+#: configuration), and a switch that turns the cache off as ``--no-cache`` does.
+CACHE_DIR_VARIABLE = "INIT_LINT_CACHE_DIR"
+NO_CACHE_VARIABLE = "INIT_LINT_NO_CACHE"
+
+
+def add_cache_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--cache-dir`` and ``--no-cache`` (``check``: ``fix`` always analyzes afresh)."""
+    cache = parser.add_mutually_exclusive_group()
+    cache.add_argument(
+        "--cache-dir", metavar="DIR",
+        help=f"keep results here, keyed by file content, init-lint version and settings "
+        f"(default: ${CACHE_DIR_VARIABLE}, else the configuration's cache-dir, else "
+        f"{DEFAULT_DIRECTORY} in the current directory)",
+    )
+    cache.add_argument(
+        "--no-cache", action="store_true",
+        help=f"neither read nor write the result cache (also: {NO_CACHE_VARIABLE}=1)",
+    )
+
+
+def cache_directory(args: argparse.Namespace, config: Config) -> Path | None:
+    """Where ``check`` keeps its results; ``None``: no cache (``--no-cache``).
+
+    ``--cache-dir``, else ``$INIT_LINT_CACHE_DIR``, else the configuration's ``cache-dir``,
+    else ``.init-lint-cache`` in the current directory. ``$INIT_LINT_NO_CACHE`` (set and
+    not ``0``/``false``/``no``) turns the cache off unless ``--cache-dir`` is given.
+    """
+    if getattr(args, "no_cache", False):
+        return None
+    given: str | None = getattr(args, "cache_dir", None)
+    if given is not None:
+        return Path(given).expanduser()
+    if os.environ.get(NO_CACHE_VARIABLE, "").strip().lower() not in ("", "0", "false", "no"):
+        return None
+    from_environment = os.environ.get(CACHE_DIR_VARIABLE, "").strip()
+    if from_environment:
+        return Path(from_environment).expanduser()
+    if config.cache_dir is not None:
+        return config.cache_dir
+    return Path(DEFAULT_DIRECTORY)
 
 
 def _add_runtime_commands(
@@ -258,9 +306,12 @@ def discover_files(
     return sorted(found.values()), missing
 
 
-def check_one(path: str, settings: Settings) -> FileResult:
-    """``engine.check_path``, with any unexpected exception turned into an error line."""
+def check_one(path: str, settings: Settings, cache: ResultCache | None = None) -> FileResult:
+    """``engine.check_path`` (through ``cache`` if given), with any unexpected exception
+    turned into an error line (never stored in the cache)."""
     try:
+        if cache is not None:
+            return cache.check(path, settings)
         return engine.check_path(path, settings)
     except Exception as exc:  # a bug in init-lint, not in the file: report, don't crash
         detail = str(exc).splitlines()[0] if str(exc) else ""
@@ -279,32 +330,44 @@ def _worker_init() -> None:
 
 
 def check_files(
-    paths: Sequence[str], settings: Settings | Callable[[str], Settings], jobs: int
+    paths: Sequence[str],
+    settings: Settings | Callable[[str], Settings],
+    jobs: int,
+    cache: ResultCache | None = None,
 ) -> Iterator[FileResult]:
     """Check ``paths``, yielding results in the order given.
 
     ``settings`` is one ``Settings`` for every file, or a function giving each file's
-    (``ProjectSettings.for_file``: its ``per-file-ignores``). With more than one job and
-    file, worker processes read and parse the files themselves (only paths and settings
-    are sent); otherwise everything runs in this process.
+    (``ProjectSettings.for_file``: its ``per-file-ignores``). With ``cache``, a file whose
+    result is cached is only read and hashed, and fresh results are stored. With more than
+    one job and more than one file left to check, worker processes read, parse and store
+    the files themselves (only paths, settings and the cache's folder are sent); otherwise
+    everything runs in this process.
     """
     per_file = [settings if isinstance(settings, Settings) else settings(p) for p in paths]
-    if jobs <= 1 or len(paths) <= 1:
-        for path, path_settings in zip(paths, per_file, strict=True):
-            yield check_one(path, path_settings)
+    known: list[FileResult | None] = [None] * len(paths)
+    if cache is not None and jobs > 1 and len(paths) > 1:
+        # Answer hits here: a warm run starts no worker at all.
+        known = [cache.lookup(p, s) for p, s in zip(paths, per_file, strict=True)]
+    todo = [index for index, result in enumerate(known) if result is None]
+    if jobs <= 1 or len(todo) <= 1:
+        for path, path_settings, result in zip(paths, per_file, known, strict=True):
+            yield result if result is not None else check_one(path, path_settings, cache)
         return
     # One file per task: a path and a small result are cheap to send next to a parse, and
     # an interrupted run waits for at most one file per worker.
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(paths)), initializer=_worker_init)
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_worker_init)
+    fresh = pool.map(check_one, [paths[i] for i in todo], [per_file[i] for i in todo],
+                     repeat(cache))
     done = 0
     try:
-        for result in pool.map(check_one, paths, per_file):
-            yield result
+        for result in known:
+            yield result if result is not None else next(fresh)
             done += 1
     except BrokenProcessPool:
         pool.shutdown(wait=False, cancel_futures=True)
-        for path in paths[done:]:
-            yield FileResult(
+        for path, result in zip(paths[done:], known[done:], strict=True):
+            yield result if result is not None else FileResult(
                 path,
                 error="internal error: a worker process died before this file was checked "
                 "(please report this as an init-lint bug)",
@@ -375,6 +438,14 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"init-lint: {exc}", file=sys.stderr)
         return EXIT_ERROR
     paths, missing = discover_files(args.paths, exclude=project.is_excluded)
+    cache: ResultCache | None = None
+    directory = cache_directory(args, project.config)
+    if directory is not None:
+        try:
+            cache = open_cache(directory)
+        except CacheError as exc:
+            if not args.quiet:
+                print(f"init-lint: {exc}; checking without a cache", file=sys.stderr)
     fmt: str = args.format
     base = Path.cwd()
     rules = {rule.code: rule.name for rule in ALL_RULES}
@@ -411,7 +482,7 @@ def run_check(args: argparse.Namespace) -> int:
     try:
         if progress is not None:
             progress.draw()
-        for result in check_files(paths, project.for_file, project.jobs):
+        for result in check_files(paths, project.for_file, project.jobs, cache):
             collected.append(result)
             if result.error is not None:
                 report_error(result)

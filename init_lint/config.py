@@ -21,6 +21,7 @@ Keys (kebab-case, as ruff and flake8 spell them)::
     std-factor = 3.0                 # INI004's tolerance (a number > 1)
     deep-relu-depth = 6              # INI005's depth (an integer >= 2)
     jobs = 4                         # worker processes (an integer >= 1)
+    cache-dir = ".init-lint-cache"   # check's result cache (relative to this file's folder)
 
 Glob patterns (``exclude``, ``per-file-ignores``) are matched as flake8 matches them: a
 pattern without ``/`` against base names (``legacy``, ``*_pb2.py``), a pattern with one
@@ -71,6 +72,7 @@ KNOWN_KEYS = (
     "std-factor",
     "deep-relu-depth",
     "jobs",
+    "cache-dir",
 )
 
 
@@ -107,6 +109,7 @@ class Config:
     std_factor: float | None = None
     deep_relu_depth: int | None = None
     jobs: int | None = None
+    cache_dir: Path | None = None  # absolute (a relative value is resolved against ``root``)
 
     @property
     def root(self) -> Path:
@@ -270,6 +273,13 @@ def _threshold(value: object, where: str, parse: Callable[[str], T], *, integer:
         raise ConfigError(f"{where}: {str(exc).replace(repr(text), text)}") from None
 
 
+def _directory(value: object, where: str, root: Path) -> Path:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: expected a directory path (a non-empty string), "
+                          f"got {_describe(value)}")
+    return root / Path(value).expanduser()
+
+
 def _per_file_ignores(value: object, where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: expected a table of glob pattern = [codes], "
@@ -318,6 +328,10 @@ def parse_table(table: Mapping[str, object], path: Path) -> Config:
         jobs=(
             _threshold(table["jobs"], where("jobs"), thresholds.job_count, integer=True)
             if "jobs" in table else None
+        ),
+        cache_dir=(
+            _directory(table["cache-dir"], where("cache-dir"), path.parent.absolute())
+            if "cache-dir" in table else None
         ),
     )
 
