@@ -143,7 +143,7 @@ def might_have_findings(text: str, settings: Settings) -> bool:
     return pattern is None or pattern.search(text) is not None
 
 
-def cpython_syntax_error(text: str) -> SyntaxError | None:
+def cpython_syntax_error(text: str, tree: ast.AST | None = None) -> SyntaxError | None:
     """CPython's own verdict on ``text``: its ``SyntaxError``, if any, to prefer to libcst's.
 
     Source nested deeper than CPython's parser allows is refused here, as ``SourceError``:
@@ -156,19 +156,23 @@ def cpython_syntax_error(text: str) -> SyntaxError | None:
     errors are returned, not raised: libcst decides (it also reads syntax newer than the
     running interpreter), and when it fails too, CPython's message and line are the more
     precise ones.
+
+    ``tree``: CPython's tree of ``text``, when the caller has it already (flake8 parses
+    every file before its plugins run): the parse is not repeated.
     """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SyntaxWarnings about the user's code
-            tree = ast.parse(text)
-    except SyntaxError as exc:
-        if exc.msg and exc.msg.startswith("too many"):  # "too many nested parentheses"
-            raise SourceError(exc.msg, exc.lineno) from None
-        return exc
-    except (RecursionError, MemoryError):
-        raise SourceError("nested too deeply for the parser") from None
-    except ValueError:
-        return None
+    if tree is None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # SyntaxWarnings about the user's code
+                tree = ast.parse(text)
+        except SyntaxError as exc:
+            if exc.msg and exc.msg.startswith("too many"):  # "too many nested parentheses"
+                raise SourceError(exc.msg, exc.lineno) from None
+            return exc
+        except (RecursionError, MemoryError):
+            raise SourceError("nested too deeply for the parser") from None
+        except ValueError:
+            return None
     # Each operand but the first follows an ``and``/``or`` keyword, and each keyword
     # contains one of these substrings: below the bound, no chain can be too long (the
     # count costs ~1% of the parse; no file of the corpus comes near the bound).
@@ -181,9 +185,10 @@ def cpython_syntax_error(text: str) -> SyntaxError | None:
     return None
 
 
-def parse(text: str) -> cst.Module:
-    """Parse with libcst, turning every failure into a ``SourceError``."""
-    cpython_error = cpython_syntax_error(text)
+def parse(text: str, tree: ast.AST | None = None) -> cst.Module:
+    """Parse with libcst, turning every failure into a ``SourceError`` (``tree``: CPython's
+    tree of ``text``, if the caller has it: see ``cpython_syntax_error``)."""
+    cpython_error = cpython_syntax_error(text, tree)
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
@@ -212,19 +217,20 @@ def analyze_module(module: cst.Module, settings: Settings) -> list[Finding]:
     return sorted(findings, key=Finding.sort_key)
 
 
-def analyze_text(text: str, settings: Settings) -> list[Finding]:
+def analyze_text(text: str, settings: Settings, tree: ast.AST | None = None) -> list[Finding]:
     """Findings of a source text, before ``# noqa`` (flake8 applies its own).
 
     A file without any init-like token is not parsed with libcst; CPython's far cheaper
     parser still checks it, so a broken file is reported whether or not it mentions an
     initializer (libcst gets the last word: it reads syntax newer than this Python).
+    ``tree``: CPython's tree of ``text`` if the caller has it (then it is not parsed again).
     """
     with gc_paused():
         if not might_have_findings(text, settings):
-            if cpython_syntax_error(text) is not None:
+            if tree is None and cpython_syntax_error(text) is not None:
                 parse(text)  # raises SourceError unless libcst can read it after all
             return []
-        return analyze_module(parse(text), settings)
+        return analyze_module(parse(text, tree), settings)
 
 
 @contextlib.contextmanager

@@ -43,9 +43,12 @@ _cache: OrderedDict[tuple[str, engine.Settings], tuple[Finding, ...]] = OrderedD
 Flake8Result = tuple[int, int, str, type[Any]]
 
 
-def shared_findings(text: str, settings: engine.Settings,
-                    filename: str = "stdin") -> tuple[Finding, ...]:
+def shared_findings(text: str, settings: engine.Settings, filename: str = "stdin",
+                    tree: ast.AST | None = None) -> tuple[Finding, ...]:
     """The findings of ``text`` under ``settings``, analyzed at most once while cached.
+
+    ``tree`` is flake8's own ``ast`` tree of ``text``: the engine's CPython check then
+    reuses it instead of parsing the file a second time.
 
     A ``SourceError`` (undecodable, unparsable, too deep) gives no findings: flake8 reports
     the file's syntax error itself, and a plugin must not crash on it. An unexpected error
@@ -58,7 +61,10 @@ def shared_findings(text: str, settings: engine.Settings,
         _cache.move_to_end(key)
         return cached
     try:
-        findings = tuple(engine.analyze_text(text, settings))
+        if tree is None:
+            findings = tuple(engine.analyze_text(text, settings))
+        else:
+            findings = tuple(engine.analyze_text(text, settings, tree=tree))
     except engine.SourceError:
         findings = ()
     except Exception as exc:  # noqa: BLE001 - a plugin bug must not abort flake8
@@ -86,8 +92,10 @@ class _SharedAnalysis:
     _opt_in_enabled: ClassVar[bool] = False
 
     def __init__(self, tree: ast.AST, lines: Sequence[str], filename: str = "stdin") -> None:
-        # ``tree`` is unused (the engine parses with libcst) but asking for it makes flake8
-        # run this plugin once per file, after its own parse succeeded.
+        # Asking for ``tree`` makes flake8 run this plugin once per file, after its own
+        # parse succeeded; the engine parses with libcst, and reuses ``tree`` for its
+        # CPython check instead of parsing the file twice.
+        self.tree = tree
         self.lines = lines
         self.filename = filename
 
@@ -101,7 +109,9 @@ class _SharedAnalysis:
         raise NotImplementedError
 
     def run(self) -> Iterator[Flake8Result]:
-        for finding in shared_findings("".join(self.lines), self.settings(), self.filename):
+        findings = shared_findings("".join(self.lines), self.settings(), self.filename,
+                                   self.tree if isinstance(self.tree, ast.AST) else None)
+        for finding in findings:
             if self.reports(finding.code):
                 yield finding.line, finding.col, f"{finding.code} {finding.message}", type(self)
 

@@ -64,9 +64,10 @@ def test_both_plugins_share_one_analysis_per_file(monkeypatch: pytest.MonkeyPatc
     calls: list[str] = []
     real = engine.analyze_text
 
-    def counting(text: str, settings: engine.Settings) -> list[engine.Finding]:
+    def counting(text: str, settings: engine.Settings,
+                 tree: ast.AST | None = None) -> list[engine.Finding]:
         calls.append(text)
-        return real(text, settings)
+        return real(text, settings, tree=tree)
 
     monkeypatch.setattr(engine, "analyze_text", counting)
     _SharedAnalysis._opt_in_enabled = True
@@ -133,3 +134,28 @@ def test_flake8_noqa_silences_the_finding(tmp_path: Path) -> None:
     (tmp_path / "b.py").write_text(XAVIER_RELU_MLP.replace(call, call + "  # noqa: INI001"))
     lines = flake8(tmp_path, "--select=INI", "a.py", "b.py")
     assert [line.split(":")[0] for line in lines] == ["b.py"]
+
+
+def test_flake8s_own_tree_spares_the_engine_a_second_cpython_parse(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = ast.parse(XAVIER_RELU_MLP)
+    lines = XAVIER_RELU_MLP.splitlines(keepends=True)
+    expected = list(InitLintChecker(tree=tree, lines=lines, filename="m.py").run())
+    assert [text.split()[0] for _, _, text, _ in expected] == ["INI002"]
+    flake8_plugin._cache.clear()
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(engine.ast, "parse", refuse)
+    assert list(InitLintChecker(tree=tree, lines=lines, filename="m.py").run()) == expected
+
+
+def test_a_boolean_chain_libcst_cannot_survive_is_refused_with_flake8s_tree() -> None:
+    # CPython (so flake8) parses it; libcst would die on it (engine.MAX_BOOLEAN_OPERANDS).
+    source = "import torch.nn as nn\nok = " + " and ".join(["a"] * 10_000) + "\n" \
+        "nn.init.zeros_(w)\n"
+    assert engine.might_have_findings(source, engine.Settings())
+    with pytest.raises(engine.SourceError, match="boolean expression"):
+        engine.cpython_syntax_error(source, ast.parse(source))
