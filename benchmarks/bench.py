@@ -286,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="TorchFix (and init-lint beside it) on every Nth file "
                         "(default: 10; 40 with --quick)")
     parser.add_argument("--no-torchfix", action="store_true", help="skip TorchFix")
+    parser.add_argument("--only", default=None, metavar="LETTERS",
+                        help="measure only these lines, e.g. 'f,g' (ratios needing others "
+                        "are left out)")
     parser.add_argument("--json", type=Path, default=None, help="write every sample here")
     parser.add_argument("--internal", nargs=2, metavar=("MODE", "ARG"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -379,6 +382,10 @@ def main(argv: list[str] | None = None) -> int:
             f"(h) synthetic model {size}x ({source_lines} lines), engine only", 1,
             _engine_run(path), "check_path after imports"))
 
+    if args.only:
+        letters = {f"({x.strip()})" for x in args.only.split(",") if x.strip()}
+        measurements = [m for m in measurements if m.name.split()[0] in letters]
+
     for round_number in range(1, args.runs + 1):
         for measurement in measurements:
             sample_ = measurement.run()
@@ -402,29 +409,37 @@ def main(argv: list[str] | None = None) -> int:
               f"{max(seconds):8.2f}  {memory}")
 
     ratios: dict[str, float] = {}
-    ratios["one process cold / bare libcst parse"] = find("(c)").median / find("(b)").median
-    ratios["one process cold / ast.parse"] = find("(c)").median / find("(a)").median
-    ratios["bare libcst parse / ast.parse"] = find("(b)").median / find("(a)").median
-    ratios["all cores / one process (speed-up)"] = find("(c)").median / find("(d)").median
-    if not args.no_torchfix:
-        ratios["TorchFix / init-lint, same files and cores"] = (
-            find("(g) TorchFix").median / find("(g) init-lint").median)
-    warm_run = by_prefix[f"(e) init-lint check -j {jobs}, warm re-run"].median
-    ratios["warm re-run / cold run (all cores)"] = warm_run / find("(d)").median
-    ratios["warm re-run / one process cold"] = warm_run / find("(c)").median
-    ratios["cold writing the cache / cold without (all cores)"] = (
-        by_prefix[f"(e) init-lint check -j {jobs}, cold, writing the cache"].median
-        / find("(d)").median)
-    ratios["flake8 --select=INI / plain flake8"] = (
-        find("(f) flake8 --select=INI").median / find("(f) plain flake8").median)
-    ratios["flake8 default (INI included) / plain flake8"] = (
-        find(f"(f) flake8 -j {jobs} (default").median / find("(f) plain flake8").median)
-    synthetic = [find(f"(h) synthetic model {size}x") for size in sizes]
-    for size, m in zip(sizes[1:], synthetic[1:], strict=True):
-        ratios[f"synthetic {size}x: time ratio / size ratio"] = (
-            m.median / synthetic[0].median / size)
-    peak = find("(c)").peak_mb
-    ratios["peak memory, one process (MB)"] = peak if peak is not None else float("nan")
+
+    def ratio(name: str, numerator: str, denominator: str, exact: bool = False) -> None:
+        try:
+            top = by_prefix[numerator] if exact else find(numerator)
+            bottom = by_prefix[denominator] if exact else find(denominator)
+        except (KeyError, StopIteration):
+            return  # not measured in this run (--only, --no-torchfix)
+        ratios[name] = top.median / bottom.median
+
+    warm_name = f"(e) init-lint check -j {jobs}, warm re-run"
+    cold_name = f"(e) init-lint check -j {jobs}, cold, writing the cache"
+    ratio("one process cold / bare libcst parse", "(c)", "(b)")
+    ratio("one process cold / ast.parse", "(c)", "(a)")
+    ratio("bare libcst parse / ast.parse", "(b)", "(a)")
+    ratio("all cores / one process (speed-up)", "(c)", "(d)")
+    ratio("TorchFix / init-lint, same files and cores", "(g) TorchFix", "(g) init-lint")
+    if warm_name in by_prefix:
+        ratio("warm re-run / cold run (all cores)", warm_name, "(d)")
+        ratio("warm re-run / one process cold", warm_name, "(c)")
+        ratio("cold writing the cache / cold without (all cores)", cold_name, "(d)")
+    ratio("flake8 --select=INI / plain flake8", "(f) flake8 --select=INI", "(f) plain flake8")
+    ratio("flake8 default (INI included) / plain flake8", f"(f) flake8 -j {jobs} (default",
+          "(f) plain flake8")
+    for size in sizes[1:]:
+        ratio(f"synthetic {size}x: time ratio / size ratio", f"(h) synthetic model {size}x",
+              "(h) synthetic model 1x")
+        if f"synthetic {size}x: time ratio / size ratio" in ratios:
+            ratios[f"synthetic {size}x: time ratio / size ratio"] /= size
+    if any(name.startswith("(c)") for name in by_prefix):
+        peak = find("(c)").peak_mb
+        ratios["peak memory, one process (MB)"] = peak if peak is not None else float("nan")
 
     print()
     verdicts: dict[str, bool] = {}
