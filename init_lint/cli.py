@@ -52,7 +52,6 @@ from init_lint.config import (
 from init_lint.engine import FileResult, Settings
 from init_lint.findings import Edit, Fix
 from init_lint.fix_command import add_fix_arguments, run_fix
-from init_lint.import_edits import import_edits
 from init_lint.progress import ProgressBar
 from init_lint.rules import ALL_RULES, Options, Rule
 
@@ -420,6 +419,8 @@ class _ImportEditsFromFiles:
             except (OSError, engine.SourceError):
                 self._texts[path] = None
         text = self._texts[path]
+        from init_lint.import_edits import import_edits  # libcst.codemod: only when needed
+
         return import_edits(text, fix.imports) if text is not None else ()
 
 

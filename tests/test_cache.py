@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -434,3 +435,12 @@ def test_fixtures_give_the_same_findings_cold_and_warm(tmp_path: Path) -> None:
         assert warm is not None
         assert [(f.fix, f.note) for f in warm.findings] == [
             (f.fix, f.note) for f in cold.findings]
+
+
+def test_a_check_run_does_not_import_the_fixers_codemod_machinery() -> None:
+    # libcst.codemod (and its matchers) cost ~0.2-0.3 s to import: a warm run is ~1 s in
+    # all, so only `fix` and the json/sarif import edits may load them.
+    result = run([sys.executable, "-c",
+                  "import sys, init_lint.cli as c; c.build_parser(); "
+                  "assert 'libcst.codemod' not in sys.modules, 'codemod imported'"])
+    assert result.returncode == 0, result.stderr
