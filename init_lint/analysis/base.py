@@ -75,6 +75,7 @@ class InterpreterBase(FlowMixin, LayerMixin, InitMixin):
         self.globals: dict[str, Value] = {}
         self.classes: list[ClassInfo] = []
         self.sites_by_node = {}
+        self.path_tables = {}
         self.depth = 0
         self.frames: list[Frame] = []
         self.called: set[int] = set()  # ids of function nodes that ran

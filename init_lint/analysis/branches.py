@@ -119,9 +119,10 @@ class BranchMixin(InterpreterBase):
                 return clones[id(value)]
             clone: Value = value
             if isinstance(value, ListObj):
-                clone = ListObj(list(value.items), value.module_list, value)
+                clone = ListObj(list(value.items), value.module_list, value, value.stable)
             elif isinstance(value, DictObj):
-                clone = DictObj(dict(value.items), value.module_dict, value)
+                clone = DictObj(dict(value.items), value.module_dict, value,
+                                set(value.literal_keys))
             clones[id(value)] = clone
             return clone
 
@@ -147,12 +148,14 @@ class BranchMixin(InterpreterBase):
             if len(a.items) == len(b.items) and all(
                     x is y for x, y in zip(a.items, b.items, strict=True)):
                 a.forked_from.items[:] = a.items
+                a.forked_from.stable = min(a.stable, b.stable)
                 return a.forked_from
         elif isinstance(a, DictObj) and isinstance(b, DictObj) and a.forked_from is not None \
                 and a.forked_from is b.forked_from:
             if list(a.items) == list(b.items) and all(a.items[k] is b.items[k] for k in a.items):
                 a.forked_from.items.clear()
                 a.forked_from.items.update(a.items)
+                a.forked_from.literal_keys = a.literal_keys & b.literal_keys
                 return a.forked_from
         if a is b:
             return a

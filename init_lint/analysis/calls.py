@@ -228,7 +228,7 @@ class CallMixin(InterpreterBase):
         if name == "functools.partial" and args:
             return Partial(args[0], tuple(args[1:]), tuple(kwargs.items()))
         if name in ("collections.OrderedDict", "builtins.dict"):
-            return self.ordered_dict(args, kwargs)
+            return self.ordered_dict(args, kwargs, node)
         if name in _MATH:
             numbers = [a.value for a in args if isinstance(a, Const)]
             if len(numbers) == len(args) and args:
@@ -268,8 +268,21 @@ class CallMixin(InterpreterBase):
             return UNKNOWN
         return self.unknown_call(args + list(kwargs.values()))
 
-    def ordered_dict(self, args: list[Value], kwargs: dict[str, Value]) -> Value:
+    def ordered_dict(self, args: list[Value], kwargs: dict[str, Value],
+                     node: cst.Call | None = None) -> Value:
         entries: dict[str, Value] = {}
+        literal = set(kwargs)
+        if args and isinstance(args[0], DictObj):
+            literal |= args[0].literal_keys
+        elif node is not None and node.args and isinstance(node.args[0].value, (cst.List,
+                                                                                 cst.Tuple)):
+            for element in node.args[0].value.elements:  # [("fc1", layer), ...]
+                written = element.value
+                if isinstance(written, cst.Tuple) and written.elements and isinstance(
+                        written.elements[0].value, cst.SimpleString):
+                    key = written.elements[0].value.evaluated_value
+                    if isinstance(key, str):
+                        literal.add(key)
         if args:
             items = self.iterate(args[0])
             if items is None:
@@ -283,7 +296,7 @@ class CallMixin(InterpreterBase):
                     name = str(pair[0].value) if isinstance(pair[0], Const) else f"<{len(entries)}>"
                     entries[name] = pair[1]
         entries.update(kwargs)
-        return DictObj(entries)
+        return DictObj(entries, literal_keys=literal & set(entries))
 
     def parameter(self, data: Value, node: cst.Call) -> Value:
         shape: tuple[int | None, ...] | None = None
@@ -379,6 +392,9 @@ class CallMixin(InterpreterBase):
             return UNKNOWN
         if name == "setattr" and len(args) == 3 and isinstance(args[1], Const):
             self.set_attribute(args[0], str(args[1].value), args[2])
+            for receiver in options(args[0]):
+                if isinstance(receiver, Instance):
+                    receiver.dynamic_attrs.add(str(args[1].value))
             return NONE
         if name in ("int", "float", "abs", "round", "min", "max", "sum", "bool", "str"):
             if all(isinstance(a, Const) for a in args) and args:
@@ -416,6 +432,7 @@ class CallMixin(InterpreterBase):
                 receiver.items.extend(self.maybe(v) for v in (items if items is not None
                                                               else [UNKNOWN]))
             elif name == "insert" and len(args) == 2:
+                receiver.stable = 0  # the items after it move
                 position = const_int(args[0])
                 if position is not None:
                     receiver.items.insert(position, self.maybe(args[1]))
@@ -423,6 +440,7 @@ class CallMixin(InterpreterBase):
                     receiver.items.append(UNKNOWN)
             elif name in ("pop", "remove", "clear"):
                 receiver.items[:] = [UNKNOWN]
+                receiver.stable = 0
             return NONE
         if isinstance(receiver, DictObj):
             if name in ("values",):

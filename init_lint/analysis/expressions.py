@@ -73,6 +73,18 @@ class ExpressionMixin(InterpreterBase):
         frame = self.frames[-1] if self.frames else Frame(self.globals, None, None, None)
         return self.evaluate(node, frame)
 
+    def current_self(self) -> Value | None:
+        """What ``self`` is in the function running now (a method's receiver, or a nested
+        function's ``self`` from its closure); None at module level or without one."""
+        if len(self.frames) < 2:
+            return None
+        frame = self.frames[-1]
+        if "self" in frame.local:
+            return frame.local["self"]
+        if frame.closure is not None and "self" in frame.closure:
+            return frame.closure["self"]
+        return None
+
     def lookup(self, name: str, frame: Frame) -> Value:
         if name in frame.local:
             return frame.local[name]
@@ -145,15 +157,19 @@ class ExpressionMixin(InterpreterBase):
                 if all(isinstance(i, Const) for i in items):
                     return Const(tuple(i.value for i in items if isinstance(i, Const)))
                 return TupleV(tuple(items))
-            return ListObj(items)
+            starred = any(isinstance(e, cst.StarredElement) for e in node.elements)
+            return ListObj(items, stable=0 if starred else len(items))
         if isinstance(node, cst.Dict):
             entries: dict[str, Value] = {}
+            literal: set[str] = set()
             for entry in node.elements:
                 if isinstance(entry, cst.DictElement):
                     key = self.evaluate(entry.key, frame)
                     if isinstance(key, Const) and isinstance(key.value, str):
                         entries[key.value] = self.evaluate(entry.value, frame)
-            return DictObj(entries)
+                        if isinstance(entry.key, cst.SimpleString):
+                            literal.add(key.value)
+            return DictObj(entries, literal_keys=literal)
         if isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
             return ListObj(self.comprehension(node.elt, node.for_in, frame))
         if isinstance(node, cst.DictComp):
@@ -488,7 +504,8 @@ class ExpressionMixin(InterpreterBase):
             right = EMPTY_TENSOR if isinstance(right, FactoryTensor) else right
         if isinstance(op, (cst.Add, cst.Subtract)):
             if isinstance(left, ListObj) and isinstance(right, ListObj):
-                return ListObj(left.items + right.items, left.module_list)
+                stable = left.stable + (right.stable if left.stable == len(left.items) else 0)
+                return ListObj(left.items + right.items, left.module_list, stable=stable)
             return self.add(left, right)
         if isinstance(op, cst.Multiply):
             return self.multiply(left, right)

@@ -129,6 +129,11 @@ class Arg:
     gain_param: float | None = None
 
 
+#: How a method reaches a layer from ``self``: attribute, index and key steps, e.g.
+#: ``(("attr", "net"), ("index", 4))`` for ``self.net[4]``.
+AccessPath = tuple[tuple[str, "str | int"], ...]
+
+
 @dataclass
 class InitSite:
     """One initializing operation and the tensors it can target."""
@@ -146,6 +151,10 @@ class InitSite:
     slice: bool = False  # a slice of a tensor (``w.data[a:b].fill_(1)``)
     scale_text: str | None = None  # for nn.Parameter(torch.randn(...) * s): the scale
     dispatch: bool = False  # reached through isinstance dispatch / parameter loops
+    # For a target written ``<name>.weight``: each reached layer's paths from the ``self``
+    # of the function holding the call (one per layer object with that key), None when
+    # some object has no path valid whatever the parameters, or it differs between runs.
+    paths: dict[int, tuple[AccessPath, ...] | None] = field(default_factory=dict)
 
     @property
     def start(self) -> Position:

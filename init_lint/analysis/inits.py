@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import libcst as cst
 
-from init_lint.analysis.graph import Arg, InitSite
+from init_lint.analysis.access import layer_paths
+from init_lint.analysis.graph import AccessPath, Arg, InitSite
 from init_lint.analysis.names import dotted_name
 from init_lint.analysis.state import AnalysisState
 from init_lint.analysis.values import (
     UNKNOWN,
     Const,
     FactoryTensor,
+    Instance,
     Param,
     TensorRef,
     Value,
@@ -37,6 +39,7 @@ class InitMixin(AnalysisState):
     """Records init sites while the interpreter runs."""
 
     sites_by_node: dict[int, InitSite]
+    path_tables: dict[tuple[int, int], tuple[Instance, dict[int, tuple[AccessPath, ...] | None]]]
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
@@ -94,6 +97,37 @@ class InitMixin(AnalysisState):
     def evaluate_quiet(self, node: cst.BaseExpression) -> Value:
         return UNKNOWN  # overridden by the interpreter
 
+    def current_self(self) -> Value | None:
+        return None  # overridden by the interpreter: ``self`` where the call runs
+
+    def note_paths(self, site: InitSite, tensor: Value, tensor_node: cst.BaseExpression) -> None:
+        """Record how the running function reaches, from ``self``, each layer whose weight
+        a ``<name>.weight`` target is in this run (see ``access``)."""
+        target = tensor_node
+        if isinstance(target, cst.Attribute) and target.attr.value == "data":
+            target = target.value
+        if not (isinstance(target, cst.Attribute) and target.attr.value == "weight"
+                and isinstance(target.value, cst.Name)):
+            return
+        keys = {o.owner for o in options(tensor) if isinstance(o, TensorRef) and (
+            o.role in ("layer", "norm") and o.attr == "weight" and not o.sliced)}
+        if not keys:
+            return
+        root = self.current_self()
+        table: dict[int, tuple[AccessPath, ...] | None] = {}
+        if isinstance(root, Instance):
+            cache_key = (id(site.node), id(root))
+            cached = self.path_tables.get(cache_key)
+            if cached is None:
+                cached = (root, layer_paths(root))
+                self.path_tables[cache_key] = cached
+            table = cached[1]
+        for key in keys:
+            paths = table.get(key)
+            if key in site.paths and site.paths[key] != paths:
+                paths = None
+            site.paths[key] = paths
+
     def add_targets(self, site: InitSite, tensor: Value) -> None:
         for option in options(tensor):
             if isinstance(option, TensorRef):
@@ -120,6 +154,7 @@ class InitMixin(AnalysisState):
         args = self.make_args(function, arg_values, list(node.args), kwargs)
         site = self.site_for(node, function, "init_call", args, self.code(tensor_node))
         self.add_targets(site, tensor)
+        self.note_paths(site, tensor, tensor_node)
         return tensor
 
     def tensor_method_init(self, method: str, receiver: Value, arg_values: list[Value],
@@ -140,4 +175,5 @@ class InitMixin(AnalysisState):
                 args[key] = self._arg(kwargs.get(arg_node.keyword.value, UNKNOWN), arg_node.value)
         site = self.site_for(node, function, "tensor_method", args, self.code(receiver_node))
         self.add_targets(site, receiver)
+        self.note_paths(site, receiver, receiver_node)
         return receiver

@@ -356,6 +356,10 @@ class Interpreter(BranchMixin, ExpressionMixin, CallMixin, ModuleMixin, Interpre
                     key = self.evaluate(index.value, frame)
                     if isinstance(key, Const) and isinstance(key.value, str):
                         container.items[key.value] = value
+                        if isinstance(index.value, cst.SimpleString):
+                            container.literal_keys.add(key.value)
+                        else:
+                            container.literal_keys.discard(key.value)
 
     def unpack(self, value: Value, count: int) -> list[Value]:
         if isinstance(value, TupleV) and len(value.items) == count:

@@ -167,13 +167,16 @@ class LayerMixin(AnalysisState):
         if kind in OUTPUT_MODULES:
             return PassMod(kind)  # softmax keeps "no activation": the layer is a logits head
         if kind == "Sequential":
-            return self.sequential(args)
+            return self.sequential(args, node)
         if kind == "ModuleList":
             items = self.iterate(args[0]) if args else []
-            return ListObj(list(items) if items is not None else [UNKNOWN], module_list=True)
+            stable = args[0].stable if args and isinstance(args[0], ListObj) else 0
+            return ListObj(list(items) if items is not None else [UNKNOWN], module_list=True,
+                           stable=stable if items is not None else 0)
         if kind == "ModuleDict":
             if args and isinstance(args[0], DictObj):
-                return DictObj(dict(args[0].items), module_dict=True)
+                return DictObj(dict(args[0].items), module_dict=True,
+                               literal_keys=set(args[0].literal_keys))
             return DictObj({}, module_dict=True)
         if kind in ("TransformerEncoderLayer", "TransformerDecoderLayer"):
             return self.transformer_layer(kind, args, kwargs, node)
@@ -233,13 +236,17 @@ class LayerMixin(AnalysisState):
             return Act(name) if name else Act("?")
         return None
 
-    def sequential(self, args: list[Value]) -> SeqMod:
+    def sequential(self, args: list[Value], node: cst.Call | None = None) -> SeqMod:
         if len(args) == 1 and isinstance(args[0], DictObj):
-            return SeqMod(list(args[0].items.values()), list(args[0].items.keys()))
+            return SeqMod(list(args[0].items.values()), list(args[0].items.keys()),
+                          literal_names=frozenset(args[0].literal_keys))
         items: list[Value] = []
         for arg in args:
             items.append(arg)
-        return SeqMod(items, [str(i) for i in range(len(items))])
+        # Positions are the source's only when every item is written out (no `*layers`).
+        literal = node is not None and not any(arg.star for arg in node.args)
+        return SeqMod(items, [str(i) for i in range(len(items))],
+                      stable=len(items) if literal else 0)
 
     def iterate(self, value: Value) -> list[Value] | None:
         """Items of a concrete iterable, or None when they are not known."""

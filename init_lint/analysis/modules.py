@@ -263,6 +263,7 @@ class ModuleMixin(InterpreterBase):
                 args[0], Const):
             if isinstance(receiver, Instance):
                 self.set_attribute(receiver, str(args[0].value), args[1])
+                receiver.dynamic_attrs.add(str(args[0].value))
             elif isinstance(receiver, SeqMod):
                 receiver.items.append(args[1])
                 receiver.names.append(str(args[0].value))

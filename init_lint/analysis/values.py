@@ -131,6 +131,8 @@ class SeqMod(ModuleObj):
 
     items: list[Value]
     names: list[str]
+    stable: int = 0  # leading items whose position is written in the source (see below)
+    literal_names: frozenset[str] = frozenset()  # names given as string literals
 
 
 @dataclass(eq=False)
@@ -138,18 +140,26 @@ class ListObj(Value):
     """A Python list, tuple being built, or ``nn.ModuleList`` (``module_list``).
 
     ``forked_from``: the list this one copies for one branch of an unknown ``if``.
+    ``stable``: how many leading items sit at a position the source spells out (a list
+    display, then appends: ``self.net[1]`` is the same layer whatever the parameters).
+    Items added by loops or under conditions come after those and are not counted.
     """
 
     items: list[Value]
     module_list: bool = False
     forked_from: ListObj | None = None
+    stable: int = 0
 
 
 @dataclass(eq=False)
 class DictObj(Value):
+    """A dict, ``OrderedDict`` or ``nn.ModuleDict``; ``literal_keys``: the keys written
+    as string literals (not computed, so the same whatever the parameters)."""
+
     items: dict[str, Value]
     module_dict: bool = False
     forked_from: DictObj | None = None
+    literal_keys: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -205,6 +215,7 @@ class Instance(ModuleObj):
     cls: ClassInfo
     attrs: dict[str, Value] = field(default_factory=dict)
     seq_items: list[Value] | None = None  # for nn.Sequential subclasses
+    dynamic_attrs: set[str] = field(default_factory=set)  # set by setattr/add_module
 
 
 @dataclass(frozen=True, eq=False)

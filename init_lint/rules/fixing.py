@@ -218,21 +218,29 @@ def replacement_fix(graph: ModelGraph, site: InitSite, act: Act | None) -> Fix |
         return None
     if common_activation(graph, layers) != act:
         return None
-    rec = recommend(act.name, act.param)
     writer = FixWriter(facts, site)
     if site.form == "parameter":
-        return _parameter_fix(writer, site, rec, layers)
+        return _parameter_fix(writer, site, recommend(act.name, act.param), layers)
+    call = replacement_call(writer, act, layers)
+    if call is None or not isinstance(site.node, cst.Call):
+        return None
+    return writer.fix(f"use {call}", writer.edit_node(site.node, call))
+
+
+def replacement_call(writer: FixWriter, act: Act, layers: list[Layer]) -> str | None:
+    """The recommended call for ``act`` on the site's tensor, same distribution, keeping
+    ``mode``/``generator`` (INI001, INI004, INI002's Xavier <-> He)."""
+    site = writer.site
+    if site.form == "parameter" or not act.param_known:
+        return None
     kept: dict[str, str] = {}
     if site.form == "init_call":
         parts = writer.parts()
         if parts is None:
             return None
         kept = parts.arguments
-    call = writer.recommended_call(rec, distribution_of(site), _tensor_expression(site),
-                                   layers, kept)
-    if call is None or not isinstance(site.node, cst.Call):
-        return None
-    return writer.fix(f"use {call}", writer.edit_node(site.node, call))
+    return writer.recommended_call(recommend(act.name, act.param), distribution_of(site),
+                                   _tensor_expression(site), layers, kept)
 
 
 def _parameter_fix(writer: FixWriter, site: InitSite, rec: Recommendation,
@@ -262,9 +270,20 @@ def _parameter_fix(writer: FixWriter, site: InitSite, rec: Recommendation,
 def renamed_gain_fix(graph: ModelGraph, site: InitSite, act: Act) -> Fix | None:
     """INI003: the same call, with the right nonlinearity name (and ``a=``) only."""
     facts = graph.source
-    if facts is None or act.name is None or not act.param_known:
+    if facts is None:
         return None
     writer = FixWriter(facts, site)
+    call = renamed_gain_call(writer, act)
+    if call is None or not isinstance(site.node, cst.Call):
+        return None
+    return writer.fix(f"use {call}", writer.edit_node(site.node, call))
+
+
+def renamed_gain_call(writer: FixWriter, act: Act) -> str | None:
+    """INI003's call: the same call, naming the nonlinearity (and ``a=``) that follows."""
+    site = writer.site
+    if act.name is None or not act.param_known:
+        return None
     parts = writer.parts()
     if parts is None:
         return None
@@ -295,10 +314,7 @@ def renamed_gain_fix(graph: ModelGraph, site: InitSite, act: Act) -> Fix | None:
         extra = f", {format_number(param)}" if param is not None else ""
         arguments["gain"] = f"{callee}({writer.quoted(gain_name)}{extra})"
     text = ", ".join([parts.tensor] + [f"{k}={v}" for k, v in arguments.items()])
-    call = f"{parts.callee}({text})"
-    if not isinstance(site.node, cst.Call):
-        return None
-    return writer.fix(f"use {call}", writer.edit_node(site.node, call))
+    return f"{parts.callee}({text})"
 
 
 def scheme_fix(graph: ModelGraph, site: InitSite, act: Act) -> Fix | None:
@@ -309,22 +325,32 @@ def scheme_fix(graph: ModelGraph, site: InitSite, act: Act) -> Fix | None:
         return None
     if INITIALIZERS[site.function].scheme is Scheme.ORTHOGONAL:
         writer = FixWriter(facts, site)
-        parts = writer.parts()
-        rec = recommend(act.name, act.param)
-        if parts is None or rec.scheme is not Scheme.KAIMING:
-            return None
-        gain_name = rec.nonlinearity or "relu"
-        gain = writer.calculate_gain(gain_name, rec.a)
-        if gain is None:
-            return None
-        arguments = {k: v for k, v in parts.arguments.items() if k != "gain"}
-        text = ", ".join([parts.tensor, f"gain={gain}"] + [f"{k}={v}" for k, v in
-                                                           arguments.items()])
-        call = f"{parts.callee}({text})"
-        if not isinstance(site.node, cst.Call):
+        call = scheme_call(writer, act, [])
+        if call is None or not isinstance(site.node, cst.Call):
             return None
         return writer.fix(f"use {call}", writer.edit_node(site.node, call))
     return replacement_fix(graph, site, act)
+
+
+def scheme_call(writer: FixWriter, act: Act, layers: list[Layer]) -> str | None:
+    """INI002's call: the recommended init; orthogonal stays orthogonal with the
+    activation's gain."""
+    site = writer.site
+    if not act.param_known:
+        return None
+    if INITIALIZERS[site.function].scheme is not Scheme.ORTHOGONAL:
+        return replacement_call(writer, act, layers)
+    parts = writer.parts()
+    rec = recommend(act.name, act.param)
+    if parts is None or rec.scheme is not Scheme.KAIMING:
+        return None
+    gain = writer.calculate_gain(rec.nonlinearity or "relu", rec.a)
+    if gain is None:
+        return None
+    arguments = {k: v for k, v in parts.arguments.items() if k != "gain"}
+    text = ", ".join([parts.tensor, f"gain={gain}"] + [f"{k}={v}" for k, v in
+                                                       arguments.items()])
+    return f"{parts.callee}({text})"
 
 
 def unfixable_reason(graph: ModelGraph, site: InitSite) -> str:
@@ -360,8 +386,13 @@ def ones_fix(graph: ModelGraph, site: InitSite) -> Fix | None:
     if not layers or not all(layer.is_norm for layer in layers):
         return None
     writer = FixWriter(facts, site)
-    callee = writer.init_function("ones_")
-    if callee is None or not isinstance(site.node, cst.Call):
+    call = ones_call(writer)
+    if call is None or not isinstance(site.node, cst.Call):
         return None
-    call = f"{callee}({_tensor_expression(site)})"
     return writer.fix(f"use {call}", writer.edit_node(site.node, call))
+
+
+def ones_call(writer: FixWriter) -> str | None:
+    """INI006's call: ``ones_`` on the norm weight."""
+    callee = writer.init_function("ones_")
+    return None if callee is None else f"{callee}({_tensor_expression(writer.site)})"
