@@ -100,19 +100,27 @@ def fix_text(text: str, findings: Iterable[Finding]) -> FixedText:
     result = FixedText(text)
     chosen: list[Finding] = []
     taken: list[tuple[Position, Position]] = []
+    made: set[Edit] = set()
     for finding in sorted(findings, key=Finding.sort_key):
         if finding.fix is None:
             result.unfixed.append(Unfixed(finding, finding.note or "no certain replacement"))
+            continue
+        if finding.fix.edits and made.issuperset(finding.fix.edits):
+            # Another finding at the same call carries the same fix (a split fix fixes every
+            # layer any rule flags there): applied once, it fixes both.
+            chosen.append(finding)
             continue
         spans = [(e.start, e.end) for e in finding.fix.edits]
         if any(s < t_end and t_start < e for s, e in spans for t_start, t_end in taken):
             result.unfixed.append(Unfixed(finding, "overlaps another fix"))
             continue
         taken.extend(spans)
+        made.update(finding.fix.edits)
         chosen.append(finding)
     if not chosen:
         return result
-    edits = [edit for finding in chosen for edit in finding.fix.edits]  # type: ignore[union-attr]
+    edits = list(dict.fromkeys(
+        edit for finding in chosen for edit in finding.fix.edits))  # type: ignore[union-attr]
     imports = [imp for finding in chosen for imp in finding.fix.imports]  # type: ignore[union-attr]
     new_text = add_imports(apply_edits(text, edits), imports)
     try:

@@ -7,6 +7,7 @@ initializing operation with the layers it reaches. See DESIGN.md, "The model of 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -153,7 +154,8 @@ class InitSite:
     dispatch: bool = False  # reached through isinstance dispatch / parameter loops
     # For a target written ``<name>.weight``: each reached layer's paths from the ``self``
     # of the function holding the call (one per layer object with that key), None when
-    # some object has no path valid whatever the parameters, or it differs between runs.
+    # some object has no path valid whatever the parameters, or it differs between runs;
+    # no entry where the function has no ``self``.
     paths: dict[int, tuple[AccessPath, ...] | None] = field(default_factory=dict)
 
     @property
@@ -227,6 +229,47 @@ class SourceFacts:
     def span(self, node: cst.CSTNode) -> tuple[Position, Position] | None:
         start, end = self.spans.of(node)
         return None if start.line == 0 else (start, end)
+
+    @cached_property
+    def _parents(self) -> dict[int, cst.CSTNode]:
+        from init_lint.analysis.walk import child_nodes
+
+        parents: dict[int, cst.CSTNode] = {}
+        stack: list[cst.CSTNode] = [self.module]
+        while stack:
+            node = stack.pop()
+            for child in child_nodes(node):
+                parents[id(child)] = node
+                stack.append(child)
+        return parents
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The node that holds ``node`` (computed once, for files with a split fix)."""
+        return self._parents.get(id(node))
+
+    @cached_property
+    def _code(self) -> tuple[str, list[int]]:
+        code = self.module.code
+        return code, [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", code)]
+
+    def source_text(self, node: cst.CSTNode) -> str | None:
+        """``node`` exactly as the file writes it (``code_for_node`` re-renders nested
+        lines without the indentation of the block around them)."""
+        span = self.span(node)
+        if span is None:
+            return None
+        code, starts = self._code
+        start, end = span
+        return code[starts[start.line - 1] + start.col:starts[end.line - 1] + end.col]
+
+    def line_prefix(self, node: cst.CSTNode) -> str | None:
+        """The text of ``node``'s first line before it (its indentation, for a statement)."""
+        span = self.span(node)
+        if span is None:
+            return None
+        code, starts = self._code
+        line_start = starts[span[0].line - 1]
+        return code[line_start:line_start + span[0].col]
 
 
 @dataclass

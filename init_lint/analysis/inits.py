@@ -114,14 +114,16 @@ class InitMixin(AnalysisState):
         if not keys:
             return
         root = self.current_self()
-        table: dict[int, tuple[AccessPath, ...] | None] = {}
-        if isinstance(root, Instance):
-            cache_key = (id(site.node), id(root))
-            cached = self.path_tables.get(cache_key)
-            if cached is None:
-                cached = (root, layer_paths(root))
-                self.path_tables[cache_key] = cached
-            table = cached[1]
+        if not isinstance(root, Instance):  # no `self` here: no key gets a path
+            for key in keys & set(site.paths):
+                site.paths[key] = None
+            return
+        cache_key = (id(site.node), id(root))
+        cached = self.path_tables.get(cache_key)
+        if cached is None:
+            cached = (root, layer_paths(root))
+            self.path_tables[cache_key] = cached
+        table = cached[1]
         for key in keys:
             paths = table.get(key)
             if key in site.paths and site.paths[key] != paths:

@@ -76,14 +76,20 @@ class FixWriter:
                 direct = self._bound_to(f"torch.nn.init.{name}")
                 if direct is not None:
                     return direct
+                if not (qualify(func.value, self.facts.aliases) or "").startswith(_INIT_MODULES):
+                    # A library's helper (timm's trunc_normal_, PyG's glorot): torch's own
+                    # init module as the file already names it, if it does.
+                    bound = self._bound_init_module()
+                    if bound is not None:
+                        return f"{bound}.{name}"
                 if name not in self.facts.names:
                     self.imports.append(("torch.nn.init", name))
                     return name
         prefix = self.init_module_prefix()
         return f"{prefix}.{name}" if prefix is not None else None
 
-    def init_module_prefix(self) -> str | None:
-        """``nn.init`` / ``init`` / ``torch.nn.init``, adding an import if none is bound."""
+    def _bound_init_module(self) -> str | None:
+        """``nn.init`` / ``init`` / ``torch.nn.init`` from names the file binds, or None."""
         module = self._bound_to("torch.nn.init")
         if module is not None:
             return module
@@ -91,8 +97,13 @@ class FixWriter:
         if nn is not None:
             return f"{nn}.init"
         torch = self._bound_to("torch")
-        if torch is not None:
-            return f"{torch}.nn.init"
+        return f"{torch}.nn.init" if torch is not None else None
+
+    def init_module_prefix(self) -> str | None:
+        """``nn.init`` / ``init`` / ``torch.nn.init``, adding an import if none is bound."""
+        bound = self._bound_init_module()
+        if bound is not None:
+            return bound
         if "init" not in self.facts.names:
             if ("torch.nn", "init") not in self.imports:
                 self.imports.append(("torch.nn", "init"))
@@ -102,6 +113,18 @@ class FixWriter:
                 self.imports.append(("torch", None))
             return "torch.nn.init"
         return None
+
+    def torch_nn_class(self, kind: str) -> str | None:
+        """``nn.BatchNorm2d`` as this file spells it (``BatchNorm2d`` if imported as such,
+        ``torch.nn.BatchNorm2d``, ...); None if it binds no name for it."""
+        direct = self._bound_to(f"torch.nn.{kind}")
+        if direct is not None:
+            return direct
+        nn = self._bound_to("torch.nn")
+        if nn is not None:
+            return f"{nn}.{kind}"
+        torch = self._bound_to("torch")
+        return f"{torch}.nn.{kind}" if torch is not None else None
 
     def calculate_gain(self, name: str, param: float | None = None) -> str | None:
         callee = self.init_function("calculate_gain")

@@ -16,7 +16,8 @@ from init_lint.rules.common import (
     recommended_call,
     scheme_of,
 )
-from init_lint.rules.fixing import replacement_fix, unfixable_reason
+from init_lint.rules.fixing import replacement_fix
+from init_lint.rules.split import fix_and_note
 
 
 class ZeroOrConstantWeight(Rule):
@@ -37,7 +38,10 @@ class ZeroOrConstantWeight(Rule):
     feeds something other than a layer.
 
     Fix: the recommended init for the layer's activation (He for rectifiers, Xavier for
-    saturating activations, LeCun for SELU).
+    saturating activations, LeCun for SELU). One call that reaches layers wanting
+    different inits (an isinstance dispatch over a hidden stack and its head) is split
+    into a branch per group of layers (``if m is self.head: <the original call> else:
+    <the fix>``).
     """
 
     code = "INI001"
@@ -139,9 +143,9 @@ class Encoder(nn.Module):
             if hidden:
                 acts = {paired_activation(graph, layer.key) for layer in hidden}
                 act = acts.pop() if len(acts) == 1 else None
-                fix = replacement_fix(graph, site, act)
+                fix, note = fix_and_note(graph, site, options, replacement_fix(graph, site, act))
                 yield Finding(self.code, self.message(graph, site, hidden), site.start, site.end,
-                              fix, None if fix else unfixable_reason(graph, site))
+                              fix, note)
 
     def message(self, graph: ModelGraph, site: InitSite, layers: list[Layer]) -> str:
         what = "zero" if site.function == "zeros_" else "constant"

@@ -18,7 +18,8 @@ from init_lint.rules.common import (
     scheme_of,
     xavier_gain,
 )
-from init_lint.rules.fixing import scheme_fix, unfixable_reason
+from init_lint.rules.fixing import scheme_fix
+from init_lint.rules.split import fix_and_note
 
 #: A Xavier/orthogonal gain this large already compensates a rectifier (sqrt(2) ~ 1.41).
 RECTIFIER_GAIN_THRESHOLD = 1.2
@@ -72,6 +73,9 @@ class SchemeActivationMismatch(Rule):
     BatchNorm/LayerNorm in its forward) are left alone: normalization repairs the scale.
 
     Fix: the recommended init for the activation, same distribution (uniform stays uniform).
+    One call that reaches layers wanting different inits (an isinstance dispatch over a
+    hidden stack and its head) is split into a branch per group of layers (``if m is
+    self.head: <the original call> else: <the fix>``).
     """
 
     code = "INI002"
@@ -123,6 +127,41 @@ class ConvNet(nn.Module):
 ''',
     )
     INVALID = (
+        Example(
+            '''
+import torch.nn as nn
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU())
+        self.head = nn.Linear(256, 10)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)  # expect: INI002
+
+    def forward(self, x):
+        return self.head(self.body(x))
+''',
+            fixed='''
+import torch.nn as nn
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU())
+        self.head = nn.Linear(256, 10)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                if m is self.head:
+                    nn.init.xavier_uniform_(m.weight)
+                else:
+                    nn.init.kaiming_uniform_(m.weight, nonlinearity="relu")  # expect: INI002
+
+    def forward(self, x):
+        return self.head(self.body(x))
+''',
+        ),
         Example(
             '''
 import torch.nn as nn
@@ -193,9 +232,10 @@ class Policy(nn.Module):
                      if (act := mismatch(graph, site, layer)) is not None]
             if wrong:
                 acts = {act for _, act in wrong}
-                fix = scheme_fix(graph, site, acts.pop()) if len(acts) == 1 else None
+                fix, note = fix_and_note(graph, site, options, scheme_fix(
+                    graph, site, acts.pop()) if len(acts) == 1 else None)
                 yield Finding(self.code, self.message(site, wrong), site.start, site.end, fix,
-                              None if fix else unfixable_reason(graph, site))
+                              note)
 
     def message(self, site: InitSite, wrong: list[tuple[Layer, Act]]) -> str:
         acts = {act for _, act in wrong}

@@ -18,8 +18,9 @@ from init_lint.rules.common import (
     recommended_call,
     scheme_of,
 )
-from init_lint.rules.fixing import renamed_gain_fix, unfixable_reason
+from init_lint.rules.fixing import renamed_gain_fix
 from init_lint.rules.ini002_scheme_activation_mismatch import mismatch
+from init_lint.rules.split import fix_and_note
 
 TOLERANCE = 0.10
 
@@ -80,7 +81,9 @@ class NamedGainMismatch(Rule):
     Not fired where nothing follows the layer (``nonlinearity="sigmoid"`` on a logits
     layer), for PyTorch's default ``a=math.sqrt(5)``, or in a normalized model.
 
-    Fix: the same call with the right name (and ``a=`` for leaky slopes).
+    Fix: the same call with the right name (and ``a=`` for leaky slopes). One call that
+    reaches layers wanting different inits is split into a branch per group of layers
+    (``if m is self.head: <the original call> else: <the fix>``).
     """
 
     code = "INI003"
@@ -198,6 +201,6 @@ class Critic(nn.Module):
             message = (f'{site.function} on {layers} names "{label}" (gain {gain:.3g}) but '
                        f"{act.describe()} follows (gain {expected:.3g}): the weights start "
                        f"{gain / expected:.2f}x the right scale{advice}")
-            fix = renamed_gain_fix(graph, site, act) if len(acts) == 1 else None
-            yield Finding(self.code, message, site.start, site.end, fix,
-                          None if fix else unfixable_reason(graph, site))
+            fix, note = fix_and_note(graph, site, options, renamed_gain_fix(
+                graph, site, act) if len(acts) == 1 else None)
+            yield Finding(self.code, message, site.start, site.end, fix, note)

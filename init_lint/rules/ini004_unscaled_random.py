@@ -19,7 +19,8 @@ from init_lint.rules.common import (
     recommended_call,
     scheme_of,
 )
-from init_lint.rules.fixing import common_activation, replacement_fix, unfixable_reason
+from init_lint.rules.fixing import common_activation, replacement_fix
+from init_lint.rules.split import fix_and_note
 
 
 def random_std(site: InitSite) -> tuple[float | None, bool]:
@@ -70,7 +71,10 @@ class UnscaledRandom(Rule):
     projection whose output goes into a function we cannot see (random Fourier features
     ``torch.sin(x @ B)``, logits for a Gumbel-softmax): there the scale may be the point.
 
-    Fix: the recommended init for the paired activation.
+    Fix: the recommended init for the paired activation. One call that reaches layers
+    wanting different inits (an isinstance dispatch over a hidden stack and its head) is
+    split into a branch per group of layers (``if m is self.head: <the original call>
+    else: <the fix>``).
     """
 
     code = "INI004"
@@ -172,8 +176,8 @@ class Bilinear(nn.Module):
             std, unscaled = random_std(site)
             if std is None:
                 continue
-            fix = replacement_fix(graph, site, common_activation(graph, layers))
-            note = None if fix else unfixable_reason(graph, site)
+            fix, note = fix_and_note(graph, site, options, replacement_fix(
+                graph, site, common_activation(graph, layers)))
             if unscaled and any(feeds_unknown(graph, layer.key) for layer in layers):
                 continue  # random features, logits for sampling: the std may be the point
             if unscaled:

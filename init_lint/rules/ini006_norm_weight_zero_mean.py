@@ -8,7 +8,8 @@ from init_lint.analysis.graph import InitSite, ModelGraph
 from init_lint.findings import Finding
 from init_lint.rules.base import Example, Options, Rule
 from init_lint.rules.common import number, reached_layers
-from init_lint.rules.fixing import ones_fix, unfixable_reason
+from init_lint.rules.fixing import ones_fix
+from init_lint.rules.split import fix_and_note
 
 
 def zero_mean_random(site: InitSite) -> bool:
@@ -30,7 +31,10 @@ class NormWeightZeroMean(Rule):
     normalized signal is multiplied by ~0.02 at every norm layer and half the channels are
     flipped. Normalization repairs scale, but not its own scale parameter.
 
-    Fix: ``nn.init.ones_(m.weight)`` (and ``zeros_`` for the bias).
+    Fix: ``nn.init.ones_(m.weight)`` (and ``zeros_`` for the bias). Where the call also
+    reaches other layers, it is split: ``if isinstance(m, nn.BatchNorm2d):
+    nn.init.ones_(m.weight)``, and the other layers keep the original call (or get their
+    own fix, if another rule flags them there).
     """
 
     code = "INI006"
@@ -57,7 +61,8 @@ class Net(nn.Module):
 ''',
     )
     INVALID = (
-        '''
+        Example(
+            '''
 import torch.nn as nn
 
 class Net(nn.Module):
@@ -72,6 +77,25 @@ class Net(nn.Module):
     def forward(self, x):
         return self.bn(self.conv(x)).relu()
 ''',
+            fixed='''
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.bn = nn.BatchNorm2d(8)
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.BatchNorm2d)):
+                if isinstance(m, nn.BatchNorm2d):
+                    nn.init.ones_(m.weight)
+                else:
+                    nn.init.normal_(m.weight, 0, 0.02)  # expect: INI006
+
+    def forward(self, x):
+        return self.bn(self.conv(x)).relu()
+''',
+        ),
         Example(
             '''
 import torch.nn as nn
@@ -113,6 +137,6 @@ class Block(nn.Module):
             message = (f"{site.function} with mean 0 on the weight of {names}: a norm "
                        "layer's scale should start at 1; with a tiny random-sign scale every "
                        "normalized unit starts near 0; use nn.init.ones_ for norm weights")
-            fix = ones_fix(graph, site)
+            fix, note = fix_and_note(graph, site, options, ones_fix(graph, site))
             yield Finding(self.code, message, site.start, site.end, fix,
-                          None if fix else unfixable_reason(graph, site))
+                          note)
