@@ -27,6 +27,7 @@ from pathlib import Path
 import libcst as cst
 from flake8.defaults import NOQA_INLINE_REGEXP
 
+from init_lint import gate
 from init_lint.analysis import build_graph
 from init_lint.findings import Finding
 from init_lint.rules import ALL_RULES, Options, Rule
@@ -52,6 +53,9 @@ RULE_HINTS: dict[str, str] = {
     # a zero-mean normal_/trunc_normal_/uniform_ reaching a norm layer's weight
     "INI006": r"normal|uniform|Parameter",
 }
+#: Decide from CPython's tree, before libcst parses, whether any init site can produce a
+#: finding (``gate``). Off only to check that the gate changes no result.
+USE_GATE = True
 _NOQA = NOQA_INLINE_REGEXP  # flake8's own: the CLI silences exactly what flake8 does
 
 #: ``a and b and ...`` with more operands than this is refused before libcst sees it (its
@@ -161,18 +165,10 @@ def cpython_syntax_error(text: str, tree: ast.AST | None = None) -> SyntaxError 
     every file before its plugins run): the parse is not repeated.
     """
     if tree is None:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # SyntaxWarnings about the user's code
-                tree = ast.parse(text)
-        except SyntaxError as exc:
-            if exc.msg and exc.msg.startswith("too many"):  # "too many nested parentheses"
-                raise SourceError(exc.msg, exc.lineno) from None
-            return exc
-        except (RecursionError, MemoryError):
-            raise SourceError("nested too deeply for the parser") from None
-        except ValueError:
-            return None
+        parsed = cpython_parse(text)
+        if not isinstance(parsed, ast.AST):
+            return parsed
+        tree = parsed
     # Each operand but the first follows an ``and``/``or`` keyword, and each keyword
     # contains one of these substrings: below the bound, no chain can be too long (the
     # count costs ~1% of the parse; no file of the corpus comes near the bound).
@@ -183,6 +179,23 @@ def cpython_syntax_error(text: str, tree: ast.AST | None = None) -> SyntaxError 
                     f"boolean expression with more than {MAX_BOOLEAN_OPERANDS} operands",
                     node.lineno)
     return None
+
+
+def cpython_parse(text: str) -> ast.Module | SyntaxError | None:
+    """CPython's tree of ``text``; its ``SyntaxError`` (libcst may still read the file:
+    newer syntax); ``None`` when CPython cannot say (a NUL byte). Too deep: ``SourceError``."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings about the user's code
+            return ast.parse(text)
+    except SyntaxError as exc:
+        if exc.msg and exc.msg.startswith("too many"):  # "too many nested parentheses"
+            raise SourceError(exc.msg, exc.lineno) from None
+        return exc
+    except (RecursionError, MemoryError):
+        raise SourceError("nested too deeply for the parser") from None
+    except ValueError:
+        return None
 
 
 def parse(text: str, tree: ast.AST | None = None) -> cst.Module:
@@ -230,6 +243,17 @@ def analyze_text(text: str, settings: Settings, tree: ast.AST | None = None) -> 
             if tree is None and cpython_syntax_error(text) is not None:
                 parse(text)  # raises SourceError unless libcst can read it after all
             return []
+        if tree is None:
+            parsed = cpython_parse(text)
+            tree = parsed if isinstance(parsed, ast.Module) else None
+        if USE_GATE and isinstance(tree, ast.Module):
+            cpython_syntax_error(text, tree)  # the guards libcst needs, on the same tree
+            codes = frozenset(rule.code for rule in ALL_RULES if settings.enabled(rule))
+            try:
+                if not gate.might_have_findings(tree, codes):
+                    return []
+            except RecursionError:
+                pass  # too deep for the gate's helpers: let the analysis decide
         return analyze_module(parse(text, tree), settings)
 
 
