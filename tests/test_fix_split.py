@@ -410,3 +410,31 @@ def test_two_findings_at_one_call_share_one_edit(tmp_path: Path) -> None:
     assert [f.code for f in result.applied] == ["INI004", "INI006"] and not result.unfixed
     assert target.read_bytes() == (FIXTURES / "fixed" / target.name.replace(
         "convnet", "convnet_apply_lumped_norm_direct_classes")).read_bytes()
+
+
+def test_a_layer_not_under_self_gets_no_path() -> None:
+    """A module passed in from elsewhere cannot be named from `self`."""
+    import libcst as cst
+
+    from init_lint.analysis import build_graph
+
+    graph = build_graph(cst.parse_module(HEADER + """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(64, 64)
+        probe = nn.Linear(64, 1)
+        self.init_all(probe)
+        self.init_all(self)
+
+    def init_all(self, model):
+        for m in model.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+
+    def forward(self, x):
+        return F.relu(self.fc(x))
+"""))
+    (site,) = graph.init_sites
+    paths = {graph.layers[key].name: found for key, found in site.paths.items()}
+    assert paths == {"fc": ((("attr", "fc"),),), "probe": None}

@@ -82,35 +82,40 @@ def _children(module: Value) -> list[_Child]:
     return found
 
 
-def layer_paths(root: Instance) -> dict[int, tuple[AccessPath, ...] | None]:
-    """For each layer key under ``root``: one stable path per layer object with that key
-    (breadth first: the shortest), or None when some object of the key has none."""
-    best: dict[int, AccessPath | None] = {}  # id(object) -> path
-    keys: dict[int, int] = {}  # id(object) -> layer key
-    seen: set[int] = {id(root)}
-    queue: list[tuple[Value, AccessPath, bool]] = [(root, (), True)]
-    while queue:
-        module, path, ok = queue.pop(0)
-        for child, step, step_ok in _children(module):
-            child_path = path + step
-            child_ok = ok and step_ok
-            if isinstance(child, LayerMod):
-                keys[id(child)] = child.key
-                if best.get(id(child)) is None:
-                    best[id(child)] = child_path if child_ok else None
-            if id(child) in seen:
-                continue
-            seen.add(id(child))
-            if isinstance(child, (Instance, SeqMod, TransformerLayerMod)):
-                queue.append((child, child_path, child_ok))
-    result: dict[int, list[AccessPath] | None] = {}
-    for obj, key in keys.items():
-        found = best.get(obj)
-        current = result.setdefault(key, [])
-        if found is None or current is None:
-            result[key] = None
-        else:
-            current.append(found)
-    return {key: tuple(sorted(paths)) if paths is not None else None
-            for key, paths in result.items()}
+class PathTable:
+    """The layers under one ``self``: each key's stable paths, and which objects it has."""
 
+    def __init__(self, root: Instance) -> None:
+        best: dict[int, AccessPath | None] = {}  # id(object) -> path
+        keys: dict[int, int] = {}  # id(object) -> layer key
+        seen: set[int] = {id(root)}
+        queue: list[tuple[Value, AccessPath, bool]] = [(root, (), True)]
+        while queue:
+            module, path, ok = queue.pop(0)
+            for child, step, step_ok in _children(module):
+                child_path = path + step
+                child_ok = ok and step_ok
+                if isinstance(child, LayerMod):
+                    keys[id(child)] = child.key
+                    if best.get(id(child)) is None:
+                        best[id(child)] = child_path if child_ok else None
+                if id(child) in seen:
+                    continue
+                seen.add(id(child))
+                if isinstance(child, (Instance, SeqMod, TransformerLayerMod)):
+                    queue.append((child, child_path, child_ok))
+        found: dict[int, list[AccessPath] | None] = {}
+        self.objects: dict[int, set[int]] = {}
+        for obj, key in keys.items():
+            self.objects.setdefault(key, set()).add(obj)
+            path = best.get(obj)
+            current = found.setdefault(key, [])
+            if path is None or current is None:
+                found[key] = None
+            else:
+                current.append(path)
+        #: For each layer key under the root: one stable path per layer object with that
+        #: key (breadth first: the shortest), or None when some object of the key has none.
+        self.paths: dict[int, tuple[AccessPath, ...] | None] = {
+            key: tuple(sorted(paths)) if paths is not None else None
+            for key, paths in found.items()}

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from init_lint.analysis.access import layer_paths
-from init_lint.analysis.graph import AccessPath, Arg, InitSite
+from init_lint.analysis.access import PathTable
+from init_lint.analysis.graph import Arg, InitSite
 from init_lint.analysis.names import dotted_name
 from init_lint.analysis.state import AnalysisState
 from init_lint.analysis.values import (
@@ -20,6 +20,7 @@ from init_lint.analysis.values import (
     Const,
     FactoryTensor,
     Instance,
+    LayerMod,
     Param,
     TensorRef,
     Value,
@@ -39,7 +40,7 @@ class InitMixin(AnalysisState):
     """Records init sites while the interpreter runs."""
 
     sites_by_node: dict[int, InitSite]
-    path_tables: dict[tuple[int, int], tuple[Instance, dict[int, tuple[AccessPath, ...] | None]]]
+    path_tables: dict[tuple[int, int], tuple[Instance, PathTable]]
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
@@ -102,7 +103,8 @@ class InitMixin(AnalysisState):
 
     def note_paths(self, site: InitSite, tensor: Value, tensor_node: cst.BaseExpression) -> None:
         """Record how the running function reaches, from ``self``, each layer whose weight
-        a ``<name>.weight`` target is in this run (see ``access``)."""
+        a ``<name>.weight`` target is in this run (see ``access``): only for layers that are
+        under that ``self`` (a module passed in from elsewhere cannot be named from it)."""
         target = tensor_node
         if isinstance(target, cst.Attribute) and target.attr.value == "data":
             target = target.value
@@ -121,11 +123,16 @@ class InitMixin(AnalysisState):
         cache_key = (id(site.node), id(root))
         cached = self.path_tables.get(cache_key)
         if cached is None:
-            cached = (root, layer_paths(root))
+            cached = (root, PathTable(root))
             self.path_tables[cache_key] = cached
         table = cached[1]
+        modules = {o.key: o for o in options(self.evaluate_quiet(target.value))
+                   if isinstance(o, LayerMod)}
         for key in keys:
-            paths = table.get(key)
+            paths = table.paths.get(key)
+            module = modules.get(key)
+            if module is None or id(module) not in table.objects.get(key, ()):
+                paths = None
             if key in site.paths and site.paths[key] != paths:
                 paths = None
             site.paths[key] = paths
