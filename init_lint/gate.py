@@ -277,7 +277,7 @@ def _index(tree: ast.Module) -> _Index:
                 push((statement, node, narrowed))
             push((node.test, node, context))
             continue
-        else:
+        elif type(node) in _BINDING_TYPES:
             inner = _bindings(index, node, context)
         for child in reversed(_children(node)):
             push((child, node, inner))
@@ -299,6 +299,14 @@ def _imports(index: _Index, body: list[ast.stmt]) -> None:
             _imports(index, handler.body)
         for case in getattr(statement, "cases", ()):
             _imports(index, case.body)
+
+
+#: Nodes that bind names or attributes (``_bindings``); others are only walked through.
+_BINDING_TYPES = frozenset({
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Assign, ast.AnnAssign,
+    ast.AugAssign, ast.For, ast.AsyncFor, ast.comprehension, ast.NamedExpr, ast.keyword,
+    ast.With, ast.AsyncWith, ast.ExceptHandler, ast.Global, ast.Nonlocal, ast.Import,
+    ast.ImportFrom})
 
 
 def _bindings(index: _Index, node: ast.AST, context: _Context) -> _Context:
