@@ -94,6 +94,7 @@ class Tally:
     unfixed: int = 0
     not_compiling: list[str] = field(default_factory=list)
     not_idempotent: list[str] = field(default_factory=list)
+    gate_differs: list[str] = field(default_factory=list)
 
     def add(self, other: Tally) -> None:
         self.files += other.files
@@ -106,6 +107,7 @@ class Tally:
         self.unfixed += other.unfixed
         self.not_compiling += other.not_compiling
         self.not_idempotent += other.not_idempotent
+        self.gate_differs += other.gate_differs
 
 
 def python_files(tree: Path, sample: int | None) -> list[Path]:
@@ -138,6 +140,25 @@ def check_tree(tree: Path, files: list[Path], findings: list[dict[str, object]])
                              "col": finding.col + 1, "code": finding.code,
                              "message": finding.message, "fixable": finding.fixable})
     tally.seconds = time.perf_counter() - started
+    return tally
+
+
+def gate_check(files: list[Path]) -> Tally:
+    """Check every file again without the gate (``init_lint.gate``): the findings and
+    errors must be the same, or the gate hid something."""
+    from init_lint import engine
+
+    tally = Tally()
+    settings = engine.Settings()
+    for path in files:
+        gated = engine.check_path(path, settings)
+        engine.USE_GATE = False
+        try:
+            full = engine.check_path(path, settings)
+        finally:
+            engine.USE_GATE = True
+        if gated != full:
+            tally.gate_differs.append(f"{path}: with the gate {gated}, without {full}")
     return tally
 
 
@@ -186,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="check only N files per package, spread evenly")
     parser.add_argument("--fix", action="store_true", help="also fix a scratch copy, twice")
     parser.add_argument("--json", type=Path, default=None, help="write every finding here")
+    parser.add_argument("--gate-check", action="store_true",
+                        help="also check every file without the gate: same results?")
     args = parser.parse_args(argv)
 
     root = cache_root()
@@ -203,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         tally = check_tree(tree, files, findings)
         if args.fix:
             tally.add(fix_tree(tree, files))
+        if args.gate_check:
+            tally.add(gate_check(files))
         total.add(tally)
         print(f"{requirement:<28} {tally.files:>6} {tally.lines:>9} "
               f"{sum(tally.codes.values()):>9} {len(tally.crashes):>7} {tally.seconds:>8.1f}")
@@ -215,12 +240,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fix: {total.fixed} fixed, {total.unfixed} left unfixed, "
               f"{len(total.not_compiling)} fixed files not compiling, "
               f"{len(total.not_idempotent)} changed again by a second fix")
+    if args.gate_check:
+        print(f"gate: {len(total.gate_differs)} files with other results without it")
     print(f"peak memory: {peak_memory_mb():.0f} MB")
-    for crash in total.crashes + total.not_compiling + total.not_idempotent:
+    for crash in (total.crashes + total.not_compiling + total.not_idempotent
+                  + total.gate_differs):
         print(crash, file=sys.stderr)
     if args.json is not None:
         args.json.write_text(json.dumps(findings, indent=1) + "\n")
-    problems = total.crashes or total.not_compiling or total.not_idempotent
+    problems = (total.crashes or total.not_compiling or total.not_idempotent
+                or total.gate_differs)
     return 1 if problems else 0
 
 

@@ -2,7 +2,8 @@
 
 Runs the corpus harness (``benchmarks/corpus.py``) on an evenly spread sample of a pinned
 torchvision release, in check and fix mode. The wheel comes from PyPI into the harness's
-cache; without the registry the test is skipped with the reason printed.
+cache; without the registry the test is skipped with the reason printed. Each file is also
+checked without the gate (``init_lint.gate``): the results must not differ.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ HARNESS = Path(__file__).parent.parent / "benchmarks" / "corpus.py"
 def test_corpus_sample_checks_and_fixes_without_a_crash() -> None:
     result = subprocess.run(
         [sys.executable, str(HARNESS), "--packages", "torchvision==0.29.1", "--sample", "60",
-         "--fix"], capture_output=True, text=True, timeout=900)
+         "--fix", "--gate-check"], capture_output=True, text=True, timeout=900)
     if result.returncode == 3:
         reason = f"corpus not reachable: {result.stderr.strip()}"
         print(reason)
@@ -31,3 +32,4 @@ def test_corpus_sample_checks_and_fixes_without_a_crash() -> None:
     assert totals[1] == "60"  # files checked
     assert totals[4] == "0"  # crashes
     assert "0 fixed files not compiling, 0 changed again by a second fix" in result.stdout
+    assert "gate: 0 files with other results without it" in result.stdout
