@@ -438,3 +438,48 @@ class Net(nn.Module):
     (site,) = graph.init_sites
     paths = {graph.layers[key].name: found for key, found in site.paths.items()}
     assert paths == {"fc": ((("attr", "fc"),),), "probe": None}
+
+
+def test_isinstance_guard_makes_the_else_branch_dead() -> None:
+    """A backbone we cannot see may reach the call, but only its BatchNorm2d layers get past
+    the guard: ones_ is right for all of them, no branch is needed (transformers' style)."""
+    source = HEADER + """from somewhere import load_backbone
+
+
+class Head(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        self.backbone = load_backbone(config)
+        self.conv = nn.Conv2d(256, 64, 3)
+        self.norm = nn.BatchNorm2d(64)
+        self.apply(self._init_weights)
+
+    def _init_weights(self, module):
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+        elif isinstance(module, nn.BatchNorm2d):
+            nn.init.normal_(module.weight, mean=0.0, std=self.config.initializer_range)
+
+    def forward(self, x):
+        return F.relu(self.norm(self.conv(self.backbone(x))))
+"""
+    fixed = _fixed(source)
+    assert ("        elif isinstance(module, nn.BatchNorm2d):\n"
+            "            nn.init.ones_(module.weight)\n") in fixed
+    # without the guard, tensors we cannot see keep the original call in an else branch
+    unguarded = source.replace("""        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+        elif isinstance(module, nn.BatchNorm2d):
+            nn.init.normal_(""", """        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+        if hasattr(module, "weight"):
+            nn.init.normal_(""")
+    findings = check_text(unguarded, Settings())
+    assert [f.code for f in findings] == ["INI006"]
+    assert findings[0].fix is not None
+    assert findings[0].fix.edits[0].text == (
+        "if isinstance(module, nn.BatchNorm2d):\n"
+        "                nn.init.ones_(module.weight)\n"
+        "            else:\n"
+        "                nn.init.normal_(module.weight, mean=0.0, std=self.config.initializer_range)")

@@ -108,12 +108,12 @@ class PathTable:
         self.objects: dict[int, set[int]] = {}
         for obj, key in keys.items():
             self.objects.setdefault(key, set()).add(obj)
-            path = best.get(obj)
+            stable = best.get(obj)
             current = found.setdefault(key, [])
-            if path is None or current is None:
+            if stable is None or current is None:
                 found[key] = None
             else:
-                current.append(path)
+                current.append(stable)
         #: For each layer key under the root: one stable path per layer object with that
         #: key (breadth first: the shortest), or None when some object of the key has none.
         self.paths: dict[int, tuple[AccessPath, ...] | None] = {

@@ -226,6 +226,17 @@ def split_fix(graph: ModelGraph, site: InitSite, options: Options) -> Fix | str 
         -len(order[i].layers), i))
     if any(costs[j] >= _NO_TEST for j in range(len(order)) if j != best):
         return _no_test_reason(site, order, best, costs, tensor)
+    tested = [j for j in range(len(order)) if j != best]
+    if not order[best].layers and len(tested) == 1 and costs[tested[0]] == 0 and _guarded(
+            facts, site.node, var, {layer.kind for layer in order[tested[0]].layers}):
+        # The else branch only kept the call for tensors we cannot see, but an enclosing
+        # `isinstance(m, <these classes>)` lets none of another class get here: one call.
+        call = order[tested[0]].call
+        span = facts.span(site.node)
+        if span is None:
+            return None
+        return Fix(f"use {call}", (Edit(span[0], span[1], call),),
+                   tuple(dict.fromkeys(writer.imports)))
     branches = sorted((j for j in range(len(order)) if j != best),
                       key=lambda j: (costs[j] > 0, not all(
                           layer.is_norm for layer in order[j].layers), j))
@@ -238,6 +249,44 @@ def split_fix(graph: ModelGraph, site: InitSite, options: Options) -> Fix | str 
     description = "one init per group of layers: " + "; ".join(
         _describe(order[j], tensor) for j in [*branches, best] if order[j].layers)
     return Fix(description, (Edit(span[0], span[1], text),), tuple(dict.fromkeys(writer.imports)))
+
+
+def _guarded(facts: SourceFacts, call: cst.CSTNode, var: str, kinds: set[str]) -> bool:
+    """Is ``call`` inside ``if isinstance(var, X):`` (its body, in the same function) with
+    every class of ``X`` one of ``kinds`` or a subclass of one?"""
+    node: cst.CSTNode | None = call
+    while node is not None and not isinstance(node, (cst.FunctionDef, cst.Lambda,
+                                                      cst.ClassDef)):
+        parent = facts.parent(node)
+        if isinstance(parent, cst.If) and node is parent.body:
+            guard = _isinstance_kinds(facts, parent.test, var)
+            if guard is not None:
+                return bool(guard) and all(any(_subclass(g, k) for k in kinds) for g in guard)
+        node = parent
+    return False
+
+
+def _isinstance_kinds(facts: SourceFacts, test: cst.BaseExpression,
+                      var: str) -> set[str] | None:
+    """The torch.nn classes of ``isinstance(var, X)`` (empty if one is not torch.nn's);
+    None for any other test."""
+    from init_lint.analysis.names import dotted_name, qualify
+
+    if not (isinstance(test, cst.Call) and isinstance(test.func, cst.Name)
+            and test.func.value == "isinstance" and len(test.args) == 2
+            and isinstance(test.args[0].value, cst.Name) and test.args[0].value.value == var):
+        return None
+    target = test.args[1].value
+    elements = [e.value for e in target.elements] if isinstance(target, cst.Tuple) else [target]
+    kinds: set[str] = set()
+    for element in elements:
+        name = dotted_name(element)
+        qualified = qualify(name, facts.aliases) if name is not None else None
+        if qualified is None or not qualified.startswith("torch.nn.") or (
+                "." in qualified[len("torch.nn."):]):
+            return set()
+        kinds.add(qualified[len("torch.nn."):])
+    return kinds
 
 
 def _label(group: _Group, tensor: str) -> str:
