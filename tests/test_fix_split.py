@@ -255,14 +255,14 @@ def test_module_level_function_without_class_separation_says_why() -> None:
     assert 'kaiming_uniform_(nonlinearity="relu") for l1, l2' in finding.note
 
 
-def test_sequential_built_in_a_loop_has_no_stable_index() -> None:
-    """`nn.Sequential(*layers)` with a depth parameter: the head's index changes with the
-    depth, so `self.net[7]` would name another layer in another model: no fix."""
-    finding = _only_finding(HEADER + """
+def test_sequential_built_in_a_loop_names_only_positions_every_depth_agrees_on() -> None:
+    """`nn.Sequential(*layers)` with a depth parameter: the head appended after the loop is
+    `self.net[-1]` at any depth; its index from the start (7 at the default depth) is not."""
+    source = HEADER + """
 class Net(nn.Module):
     def __init__(self, depth=3):
         super().__init__()
-        layers = []
+        layers = [nn.Linear(32, 64), nn.ReLU()]
         for _ in range(depth):
             layers += [nn.Linear(64, 64), nn.ReLU()]
         layers.append(nn.Linear(64, 1))
@@ -273,7 +273,17 @@ class Net(nn.Module):
 
     def forward(self, x):
         return self.net(x)
-""")
+"""
+    fixed = _fixed(source)
+    assert "                if m is self.net[-1]:\n" in fixed
+    model = _build(fixed.replace("depth=3", "depth=5"), "Net")  # another depth: still right
+    net = model.net  # type: ignore[attr-defined]
+    assert _std(net[-1].weight) == pytest.approx((2 / 65) ** 0.5, rel=0.2)  # Xavier, kept
+    assert _std(net[6].weight) == pytest.approx(_expected("relu", 64, 64), rel=0.1)
+    # Both groups inside the loop: no index names them for every depth, so no fix.
+    finding = _only_finding(source.replace(
+        "layers += [nn.Linear(64, 64), nn.ReLU()]",
+        "layers += [nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64), nn.Tanh()]"))
     assert finding.fix is None  # type: ignore[attr-defined]
     assert "has no `self.<path>` here that is the same layer" in finding.note  # type: ignore[attr-defined]
 

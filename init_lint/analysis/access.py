@@ -40,6 +40,16 @@ _MODULE_API = frozenset({
 _Child = tuple[Value, AccessPath, bool]
 
 
+def _position(i: int, size: int, stable: int, tail: int) -> tuple[int, bool]:
+    """Item ``i``'s index as the source can write it for every parameter: from the start
+    within the stable prefix, from the end (``-1``) within the stable tail."""
+    if i < stable:
+        return i, True
+    if size - i <= tail:
+        return i - size, True
+    return i, False
+
+
 def _attribute_ok(name: str) -> bool:
     return name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_") \
         and name not in _MODULE_API
@@ -57,9 +67,10 @@ def _children(module: Value) -> list[_Child]:
                     found.append((opt, (("attr", attr),), attr_ok))
                 elif isinstance(opt, ListObj) and opt.module_list:
                     for i, item in enumerate(opt.items):
+                        index, ok = _position(i, len(opt.items), opt.stable, opt.tail)
                         for one in options(item):
-                            found.append((one, (("attr", attr), ("index", i)),
-                                          attr_ok and i < opt.stable))
+                            found.append((one, (("attr", attr), ("index", index)),
+                                          attr_ok and ok))
                 elif isinstance(opt, DictObj) and opt.module_dict:
                     for key, item in opt.items.items():
                         for one in options(item):
@@ -72,7 +83,8 @@ def _children(module: Value) -> list[_Child]:
         for i, (name, item) in enumerate(zip(module.names, module.items, strict=False)):
             for one in options(item):
                 if name.isdigit():
-                    found.append((one, (("index", i),), i < module.stable))
+                    index, ok = _position(i, len(module.items), module.stable, module.tail)
+                    found.append((one, (("index", index),), ok))
                 else:
                     found.append((one, (("attr", name),),
                                   name in module.literal_names and _attribute_ok(name)))

@@ -119,7 +119,8 @@ class BranchMixin(InterpreterBase):
                 return clones[id(value)]
             clone: Value = value
             if isinstance(value, ListObj):
-                clone = ListObj(list(value.items), value.module_list, value, value.stable)
+                clone = ListObj(list(value.items), value.module_list, value, value.stable,
+                                value.tail)
             elif isinstance(value, DictObj):
                 clone = DictObj(dict(value.items), value.module_dict, value,
                                 set(value.literal_keys))
@@ -149,6 +150,7 @@ class BranchMixin(InterpreterBase):
                     x is y for x, y in zip(a.items, b.items, strict=True)):
                 a.forked_from.items[:] = a.items
                 a.forked_from.stable = min(a.stable, b.stable)
+                a.forked_from.tail = min(a.tail, b.tail)
                 return a.forked_from
         elif isinstance(a, DictObj) and isinstance(b, DictObj) and a.forked_from is not None \
                 and a.forked_from is b.forked_from:

@@ -113,6 +113,8 @@ class CallMixin(InterpreterBase):
     def call_with_values(self, func: Value, node: cst.Call, values: list[Value]) -> Value:
         args: list[Value] = []
         kwargs: dict[str, Value] = {}
+        if len(node.args) == 1 and node.args[0].star == "*" and values:
+            self.star_source = (id(node), values[0])  # nn.Sequential(*layers): its layers
         for arg, value in zip(node.args, values, strict=False):
             if arg.star == "*":
                 expanded = self.iterate(value)
@@ -427,12 +429,17 @@ class CallMixin(InterpreterBase):
         if isinstance(receiver, ListObj):
             if name == "append" and args:
                 receiver.items.append(self.maybe(args[0]))
+                receiver.tail = 0 if self.loop_depth else receiver.tail + 1
             elif name == "extend" and args:
+                added = args[0]
+                receiver.tail = receiver.tail + len(added.items) if (
+                    not self.loop_depth and isinstance(added, ListObj)
+                    and added.tail == len(added.items)) else 0
                 items = self.iterate(args[0])
                 receiver.items.extend(self.maybe(v) for v in (items if items is not None
                                                               else [UNKNOWN]))
             elif name == "insert" and len(args) == 2:
-                receiver.stable = 0  # the items after it move
+                receiver.stable = receiver.tail = 0  # the items around it move
                 position = const_int(args[0])
                 if position is not None:
                     receiver.items.insert(position, self.maybe(args[1]))
@@ -440,7 +447,7 @@ class CallMixin(InterpreterBase):
                     receiver.items.append(UNKNOWN)
             elif name in ("pop", "remove", "clear"):
                 receiver.items[:] = [UNKNOWN]
-                receiver.stable = 0
+                receiver.stable = receiver.tail = 0
             return NONE
         if isinstance(receiver, DictObj):
             if name in ("values",):

@@ -103,6 +103,16 @@ class ExpressionMixin(InterpreterBase):
 
     def evaluate(self, node: cst.BaseExpression, frame: Frame) -> Value:
         self.tick()
+        # libcst's node classes are ABCs, so isinstance() on them runs Python-level code:
+        # the three commonest kinds are told by their exact type first.
+        kind = type(node)
+        if kind is cst.Name:
+            return self.lookup(node.value, frame)  # type: ignore[attr-defined]
+        if kind is cst.Attribute:
+            return self.get_attribute(self.evaluate(node.value, frame),  # type: ignore[attr-defined]
+                                      node.attr.value)  # type: ignore[attr-defined]
+        if kind is cst.Call:
+            return self.evaluate_call(node, frame)  # type: ignore[arg-type]
         if isinstance(node, cst.Name):
             return self.lookup(node.value, frame)
         if isinstance(node, cst.Integer):
@@ -158,7 +168,8 @@ class ExpressionMixin(InterpreterBase):
                     return Const(tuple(i.value for i in items if isinstance(i, Const)))
                 return TupleV(tuple(items))
             starred = any(isinstance(e, cst.StarredElement) for e in node.elements)
-            return ListObj(items, stable=0 if starred else len(items))
+            return ListObj(items, stable=0 if starred else len(items),
+                           tail=0 if starred else len(items))
         if isinstance(node, cst.Dict):
             entries: dict[str, Value] = {}
             literal: set[str] = set()
@@ -504,8 +515,15 @@ class ExpressionMixin(InterpreterBase):
             right = EMPTY_TENSOR if isinstance(right, FactoryTensor) else right
         if isinstance(op, (cst.Add, cst.Subtract)):
             if isinstance(left, ListObj) and isinstance(right, ListObj):
-                stable = left.stable + (right.stable if left.stable == len(left.items) else 0)
-                return ListObj(left.items + right.items, left.module_list, stable=stable)
+                # In a loop, how often it runs may be a parameter: no position is known
+                # past what came before it.
+                stable, tail = left.stable, 0
+                if not self.loop_depth:
+                    if left.stable == len(left.items):
+                        stable += right.stable
+                    tail = right.tail + (left.tail if right.tail == len(right.items) else 0)
+                return ListObj(left.items + right.items, left.module_list, stable=stable,
+                               tail=tail)
             return self.add(left, right)
         if isinstance(op, cst.Multiply):
             return self.multiply(left, right)

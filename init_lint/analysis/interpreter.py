@@ -220,8 +220,12 @@ class Interpreter(BranchMixin, ExpressionMixin, CallMixin, ModuleMixin, Interpre
         elif isinstance(node, cst.For):
             self.exec_for(node, frame)
         elif isinstance(node, cst.While):
-            self.exec_block(node.body, frame)
-            self.exec_block(node.body, frame)
+            self.loop_depth += 1
+            try:
+                self.exec_block(node.body, frame)
+                self.exec_block(node.body, frame)
+            finally:
+                self.loop_depth -= 1
         elif isinstance(node, cst.With):
             for item in node.items:
                 self.evaluate(item.item, frame)
@@ -295,6 +299,7 @@ class Interpreter(BranchMixin, ExpressionMixin, CallMixin, ModuleMixin, Interpre
         dispatch = self.is_dispatch_iterable(node.iter, iterable)
         if dispatch:
             self.dispatch += 1
+        self.loop_depth += 1
         try:
             if items is not None and len(items) <= _MAX_UNROLL:
                 for item in items:
@@ -309,6 +314,7 @@ class Interpreter(BranchMixin, ExpressionMixin, CallMixin, ModuleMixin, Interpre
                 finally:
                     self.uncertain -= 1
         finally:
+            self.loop_depth -= 1
             if dispatch:
                 self.dispatch -= 1
         if node.orelse is not None:

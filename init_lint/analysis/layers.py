@@ -170,9 +170,10 @@ class LayerMixin(AnalysisState):
             return self.sequential(args, node)
         if kind == "ModuleList":
             items = self.iterate(args[0]) if args else []
-            stable = args[0].stable if args and isinstance(args[0], ListObj) else 0
+            source = args[0] if args and items is not None else None
             return ListObj(list(items) if items is not None else [UNKNOWN], module_list=True,
-                           stable=stable if items is not None else 0)
+                           stable=source.stable if isinstance(source, ListObj) else 0,
+                           tail=source.tail if isinstance(source, ListObj) else 0)
         if kind == "ModuleDict":
             if args and isinstance(args[0], DictObj):
                 return DictObj(dict(args[0].items), module_dict=True,
@@ -243,10 +244,15 @@ class LayerMixin(AnalysisState):
         items: list[Value] = []
         for arg in args:
             items.append(arg)
-        # Positions are the source's only when every item is written out (no `*layers`).
-        literal = node is not None and not any(arg.star for arg in node.args)
-        return SeqMod(items, [str(i) for i in range(len(items))],
-                      stable=len(items) if literal else 0)
+        # Positions are the source's when every item is written out, or as far as the list
+        # of `nn.Sequential(*layers)` knows them.
+        stable = tail = 0
+        if node is not None and not any(arg.star for arg in node.args):
+            stable = tail = len(items)
+        elif node is not None and self.star_source is not None and (
+                self.star_source[0] == id(node)) and isinstance(self.star_source[1], ListObj):
+            stable, tail = self.star_source[1].stable, self.star_source[1].tail
+        return SeqMod(items, [str(i) for i in range(len(items))], stable=stable, tail=tail)
 
     def iterate(self, value: Value) -> list[Value] | None:
         """Items of a concrete iterable, or None when they are not known."""

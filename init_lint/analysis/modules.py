@@ -265,6 +265,7 @@ class ModuleMixin(InterpreterBase):
                 self.set_attribute(receiver, str(args[0].value), args[1])
                 receiver.dynamic_attrs.add(str(args[0].value))
             elif isinstance(receiver, SeqMod):
+                receiver.tail = 0
                 receiver.items.append(args[1])
                 receiver.names.append(str(args[0].value))
             return NONE
@@ -273,6 +274,7 @@ class ModuleMixin(InterpreterBase):
             return NONE
         if name == "append" and isinstance(receiver, SeqMod) and args:
             receiver.items.append(self.maybe(args[0]))
+            receiver.tail = 0 if self.loop_depth else receiver.tail + 1
             receiver.names.append(str(len(receiver.names)))
             return receiver
         if name in _RETURNS_SELF:

@@ -131,8 +131,9 @@ class SeqMod(ModuleObj):
 
     items: list[Value]
     names: list[str]
-    stable: int = 0  # leading items whose position is written in the source (see below)
+    stable: int = 0  # leading items whose position is written in the source (see ListObj)
     literal_names: frozenset[str] = frozenset()  # names given as string literals
+    tail: int = 0  # trailing items whose position from the end is (``net[-1]``)
 
 
 @dataclass(eq=False)
@@ -143,12 +144,15 @@ class ListObj(Value):
     ``stable``: how many leading items sit at a position the source spells out (a list
     display, then appends: ``self.net[1]`` is the same layer whatever the parameters).
     Items added by loops or under conditions come after those and are not counted.
+    ``tail``: likewise, how many trailing items sit at a fixed position from the end
+    (``layers.append(head)`` after a loop: ``self.net[-1]``).
     """
 
     items: list[Value]
     module_list: bool = False
     forked_from: ListObj | None = None
     stable: int = 0
+    tail: int = 0
 
 
 @dataclass(eq=False)
