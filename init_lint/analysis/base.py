@@ -170,7 +170,7 @@ def _conv_dims(kind: str) -> int:
 def _names_in(node: cst.CSTNode) -> Iterator[str]:
     """Every ``Name`` under a node, annotations left out."""
     for current in descendants(node, prune=(cst.Annotation,)):
-        if isinstance(current, cst.Name):
+        if type(current) is cst.Name:
             yield current.value
 
 

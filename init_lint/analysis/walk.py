@@ -14,21 +14,45 @@ from collections.abc import Iterator, Sequence
 import libcst as cst
 
 _FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
+#: type -> is it a CSTNode? (libcst's classes are ABCs: isinstance() on them runs
+#: Python-level code, and a walk asks it of every field of every node)
+_IS_NODE: dict[type, bool] = {}
+
+
+def is_node(value: object) -> bool:
+    kind = type(value)
+    known = _IS_NODE.get(kind)
+    if known is None:
+        known = _IS_NODE[kind] = issubclass(kind, cst.CSTNode)
+    return known
+
+
+#: Fields that hold only layout (whitespace, comments, parentheses, commas, blank lines):
+#: no question the analysis asks of a tree is about them, and they are most of its nodes.
+_TRIVIA = frozenset({"lpar", "rpar", "comma", "leading_lines", "lines_after_decorators",
+                     "header", "footer", "semicolon", "trailing_whitespace", "equal", "colon",
+                     "newline"})
+
+
+def _is_trivia(field: str) -> bool:
+    return field in _TRIVIA or field.startswith("whitespace")
 
 
 def child_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """The direct children of a node, from its dataclass fields."""
+    """The direct children of a node that are not layout (``_TRIVIA``), from its
+    dataclass fields."""
     kind = type(node)
     names = _FIELDS.get(kind)
     if names is None:
-        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind)
+                                      if not _is_trivia(f.name))
     for name in names:
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
+        if is_node(value):
             yield value
         elif type(value) in (tuple, list):
             for item in value:
-                if isinstance(item, cst.CSTNode):
+                if is_node(item):
                     yield item
 
 
@@ -37,11 +61,18 @@ def descendants(node: cst.CSTNode | Sequence[cst.CSTNode],
     """Every node under ``node`` (included), depth first; ``prune`` types are yielded but
     not entered."""
     stack: list[cst.CSTNode] = list(node) if isinstance(node, (list, tuple)) else [node]  # type: ignore[list-item]
+    pruned: dict[type, bool] = {}
     while stack:
         current = stack.pop()
         yield current
-        if not isinstance(current, prune):
-            stack.extend(child_nodes(current))
+        if prune:
+            kind = type(current)
+            skip = pruned.get(kind)
+            if skip is None:
+                skip = pruned[kind] = issubclass(kind, prune)
+            if skip:
+                continue
+        stack.extend(child_nodes(current))
 
 
 def statements(body: Sequence[cst.CSTNode]) -> Iterator[cst.CSTNode]:
