@@ -97,6 +97,7 @@ class _Site:
 class _Context:
     narrow: dict[str, list[ast.expr]]
     owner: ast.ClassDef | None
+    function: str | None = None  # the def the node is in
 
 
 @dataclass
@@ -108,6 +109,11 @@ class _Index:
     attrs: dict[str, list[ast.expr | None]] = field(default_factory=dict)
     classes: dict[str, list[ast.ClassDef]] = field(default_factory=dict)
     raw_attrs: set[str] = field(default_factory=set)  # may reach a raw-weight use
+    returned: dict[str, set[str]] = field(default_factory=dict)  # def -> attributes it returns
+    escaping_calls: set[str] = field(default_factory=set)  # f(...) whose result escapes
+    value_names: set[str] = field(default_factory=set)  # names used as values, not called
+    value_attrs: set[str] = field(default_factory=set)  # attributes used so (self.f)
+    plain_defs: set[str] = field(default_factory=set)  # defs not directly in a class
     sites: list[_Site] = field(default_factory=list)
     calls: list[tuple[ast.Call, ast.AST | None, _Context]] = field(default_factory=list)
     param_names: dict[int, str] = field(default_factory=dict)  # Parameter call -> attribute
@@ -239,8 +245,11 @@ def _index(tree: ast.Module) -> _Index:
                 index.norm_named = True
             if node.id in _ACTIVATION_WORDS:
                 index.activation_named = True
-            if node.id in init_names and type(node.ctx) is ast.Load:
-                _check_reference(index, node, parent)
+            if type(node.ctx) is ast.Load:
+                if node.id in init_names:
+                    _check_reference(index, node, parent)
+                if not (type(parent) is ast.Call and parent.func is node):
+                    index.value_names.add(node.id)
             continue
         if type(node) is ast.Constant:
             if node.value in _NORM_CLASSES:
@@ -260,7 +269,9 @@ def _index(tree: ast.Module) -> _Index:
                     _check_reference(index, node, parent)
                 if attr not in _SAME_VALUE_ATTRS or not (
                         type(parent) is ast.Attribute and parent.attr in _SAME_VALUE_ATTRS):
-                    _note_raw_use(index, node, parent)
+                    _note_raw_use(index, node, parent, context)
+                if not (type(parent) is ast.Call and parent.func is node):
+                    index.value_attrs.add(attr)
         elif type(node) is ast.Call:
             func = node.func
             last = func.attr if type(func) is ast.Attribute else (
@@ -269,8 +280,15 @@ def _index(tree: ast.Module) -> _Index:
                 index.calls.append((node, parent, context))
             elif last in _NAMED_ACCESS:
                 _named_access(index, node, last)
+            if _escapes(node, parent):
+                # a call of a module runs its forward (``self.block(x)``, ``self.fs[i](x)``);
+                # anything else reached without a name was handed on as a value
+                index.escaping_calls.update(("forward", "__call__"))
+                if last is not None:
+                    index.escaping_calls.add(last)
         elif type(node) is ast.If:
-            narrowed = _Context({**context.narrow, **_narrowing(node.test)}, context.owner)
+            narrowed = _Context({**context.narrow, **_narrowing(node.test)}, context.owner,
+                                context.function)
             for statement in reversed(node.orelse):
                 push((statement, node, context))
             for statement in reversed(node.body):
@@ -278,9 +296,15 @@ def _index(tree: ast.Module) -> _Index:
             push((node.test, node, context))
             continue
         elif type(node) in _BINDING_TYPES:
-            inner = _bindings(index, node, context)
+            inner = _bindings(index, node, parent, context)
         for child in reversed(_children(node)):
             push((child, node, inner))
+    for function, attrs in index.returned.items():
+        # ``return self.pos_embed``: the parameter escapes where the def's result does
+        if function in index.escaping_calls or (
+                function in index.value_attrs) or (
+                function in index.plain_defs and function in index.value_names):
+            index.raw_attrs.update(attrs)
     for call, parent, context in index.calls:
         _add_site(index, call, parent, context)
     return index
@@ -309,7 +333,8 @@ _BINDING_TYPES = frozenset({
     ast.ImportFrom})
 
 
-def _bindings(index: _Index, node: ast.AST, context: _Context) -> _Context:
+def _bindings(index: _Index, node: ast.AST, parent: ast.AST | None,
+              context: _Context) -> _Context:
     """Record what ``node`` binds; the context its children see."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
         args = node.args
@@ -318,9 +343,12 @@ def _bindings(index: _Index, node: ast.AST, context: _Context) -> _Context:
         for star in (args.vararg, args.kwarg):
             if star is not None:
                 _bind(index.names, star.arg, None)
-        if not isinstance(node, ast.Lambda):
-            _bind(index.names, node.name, None)
-        return _Context({}, context.owner)
+        if isinstance(node, ast.Lambda):
+            return _Context({}, context.owner)  # a lambda's result: see escaping calls
+        _bind(index.names, node.name, None)
+        if not isinstance(parent, ast.ClassDef):
+            index.plain_defs.add(node.name)
+        return _Context({}, context.owner, node.name)
     if isinstance(node, ast.ClassDef):
         _bind(index.names, node.name, None)
         index.classes.setdefault(node.name, []).append(node)
@@ -416,7 +444,8 @@ def _add_import(index: _Index, node: ast.Import | ast.ImportFrom) -> None:
         index.aliases.setdefault(local, set()).add(target)
 
 
-def _note_raw_use(index: _Index, node: ast.Attribute, parent: ast.AST | None) -> None:
+def _note_raw_use(index: _Index, node: ast.Attribute, parent: ast.AST | None,
+                  context: _Context) -> None:
     """Record the parameter an attribute chain names when its value may reach a raw-weight
     use (``x @ W``, ``x.matmul(W)``, ``F.linear(x, W)``, any call that may do so, an alias):
     only a raw parameter used as a weight becomes a layer (``analysis.flow.use_raw_weight``),
@@ -426,7 +455,11 @@ def _note_raw_use(index: _Index, node: ast.Attribute, parent: ast.AST | None) ->
     inner: ast.expr = node
     while isinstance(inner, ast.Attribute) and inner.attr in _SAME_VALUE_ATTRS:
         inner = inner.value
-    if isinstance(inner, ast.Attribute) and _escapes(node, parent):
+    if not isinstance(inner, ast.Attribute):
+        return
+    if isinstance(parent, ast.Return) and context.function is not None:
+        index.returned.setdefault(context.function, set()).add(inner.attr)
+    elif _escapes(node, parent):
         index.raw_attrs.add(inner.attr)
 
 
@@ -542,10 +575,8 @@ def _parameter_site(index: _Index, call: ast.Call, parent: ast.AST | None,
     names = _qualified(index, factory.func) if isinstance(factory, ast.Call) else set()
     factories = {TENSOR_FACTORIES[n] for n in names if n in TENSOR_FACTORIES}
     if not factories:
-        called = _qualified(index, data.func) if isinstance(data, ast.Call) else set()
-        if called and all(n.startswith("torch.") and n not in PASS_THROUGH_FUNCTIONS
-                          for n in called):
-            return None  # torch.tensor(0.5), torch.eye(n): a value, not a factory init
+        if not _carries_factory(index, data, frozenset()):
+            return None  # torch.tensor(0.5), torch.Tensor(d).uniform_(): no factory init
         raise _Opaque  # nn.Parameter(w): w may hold a factory tensor
     if len(factories) > 1 or not isinstance(factory, ast.Call):
         raise _Opaque
@@ -556,6 +587,36 @@ def _parameter_site(index: _Index, call: ast.Call, parent: ast.AST | None,
     scales: list[ast.expr | None] = [scale] if function in ("normal_", "uniform_") else []
     return _Site(function, "parameter", None, scales, narrow, owner, name,
                  vector=_one_dimensional(index, factory))
+
+
+def _carries_factory(index: _Index, node: ast.expr, seen: frozenset[str]) -> bool:
+    """May ``node`` evaluate to a factory tensor (``torch.zeros(...)``, what makes
+    ``nn.Parameter(...)`` an init site)? A method's result comes from its receiver; other
+    torch functions give plain tensors; a name, whatever it may be bound to."""
+    if isinstance(node, ast.Constant):
+        return False
+    if isinstance(node, ast.Call):
+        called = _qualified(index, node.func)
+        if called:
+            return bool(called & TENSOR_FACTORIES.keys()) or not all(
+                n.startswith("torch.") and n not in PASS_THROUGH_FUNCTIONS for n in called)
+        if isinstance(node.func, ast.Attribute):
+            return _carries_factory(index, node.func.value, seen)
+        return True
+    if isinstance(node, ast.BinOp):
+        return _carries_factory(index, node.left, seen) or _carries_factory(
+            index, node.right, seen)
+    if isinstance(node, ast.UnaryOp):
+        return _carries_factory(index, node.operand, seen)
+    if isinstance(node, ast.IfExp):
+        return _carries_factory(index, node.body, seen) or _carries_factory(
+            index, node.orelse, seen)
+    if isinstance(node, ast.Name):
+        if node.id in seen or node.id in index.aliases:
+            return False  # a cycle (judged at its other bindings), an imported name
+        values = index.names.get(node.id) or []
+        return any(v is None or _carries_factory(index, v, seen | {node.id}) for v in values)
+    return True
 
 
 def _one_dimensional(index: _Index, factory: ast.Call) -> bool:
