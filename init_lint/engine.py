@@ -1,10 +1,11 @@
 """The one engine every front end calls: read -> parse -> analyze -> rules -> noqa.
 
 flake8, the CLI, the fixer and the language server all get their findings from here, so
-they always agree. Files that cannot hold a finding are skipped before parsing
-(``might_have_findings``: a word every finding of an enabled rule needs is missing); every
-other file is parsed once with libcst, analyzed once into a ``ModelGraph``, and every
-enabled rule runs on that graph.
+they always agree. Files that cannot hold a finding are skipped before libcst parses them,
+in two steps: ``might_have_findings`` (a word every finding of an enabled rule needs is
+missing), then ``gate`` (CPython's tree shows every init site to be harmless). Every other
+file is parsed once with libcst, analyzed once into a ``ModelGraph``, and every enabled
+rule runs on that graph.
 
 Bad input never raises out of this module except as ``SourceError``, which carries one
 clear reason and, where known, the line.
