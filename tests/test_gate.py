@@ -150,6 +150,38 @@ def test_a_variant_that_can_produce_a_finding_is_parsed(old: str, new: str, why:
     assert needs_parse(source.replace(old, new)), why
 
 
+POS_EMBED = """
+    import torch
+    from torch import nn
+
+
+    class Embed(nn.Module):
+        def __init__(self, n, d):
+            super().__init__()
+            self.pos = nn.Parameter(torch.zeros(1, n, d))
+            self.scale = nn.Parameter(torch.Tensor(d).uniform_())
+
+        def positions(self):
+            return self.pos
+
+        def forward(self, x):
+            return x + self.positions()
+"""
+
+
+def test_a_parameter_escapes_only_where_it_may_become_a_weight() -> None:
+    # Added to the input (a new tensor), returned by a def whose result is only added: no
+    # raw weight. torch.Tensor(d).uniform_() is a plain tensor: no factory site.
+    assert not needs_parse(POS_EMBED)
+    source = textwrap.dedent(POS_EMBED)
+    for old, new in [("return x + self.positions()", "return x @ self.positions()"),
+                     ("return x + self.positions()", "w = self.positions()\n        return x @ w"),
+                     ("return x + self.positions()", "return x + self.positions"),
+                     ("return self.pos", "return torch.matmul(x, self.pos)")]:
+        assert old in source, old
+        assert needs_parse(source.replace(old, new)), new
+
+
 def test_only_the_enabled_rules_count() -> None:
     lumped = textwrap.dedent(HF_STYLE).replace(
         "if isinstance(module, nn.Linear):", "if isinstance(module, (nn.Linear, nn.LayerNorm)):")
