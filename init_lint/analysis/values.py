@@ -133,7 +133,7 @@ class SeqMod(ModuleObj):
     names: list[str]
     stable: int = 0  # leading items whose position is written in the source (see ListObj)
     literal_names: frozenset[str] = frozenset()  # names given as string literals
-    tail: int = 0  # trailing items whose position from the end is (``net[-1]``)
+    tail: int = 0  # trailing items whose position from the end is known (``net[-1]``)
 
 
 @dataclass(eq=False)
