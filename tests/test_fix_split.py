@@ -492,4 +492,5 @@ class Head(nn.Module):
         "if isinstance(module, nn.BatchNorm2d):\n"
         "                nn.init.ones_(module.weight)\n"
         "            else:\n"
-        "                nn.init.normal_(module.weight, mean=0.0, std=self.config.initializer_range)")
+        "                nn.init.normal_(module.weight, mean=0.0, "
+        "std=self.config.initializer_range)")
