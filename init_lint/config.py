@@ -48,7 +48,7 @@ from typing import TypeVar
 
 from init_lint import thresholds
 from init_lint.engine import Settings
-from init_lint.rules import Options
+from init_lint.rules import ALL_RULES, Options
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -380,7 +380,7 @@ class ProjectSettings:
         extra = tuple(c for c in self.config.ignored_codes(path) if c not in self.settings.ignore)
         if not extra:
             return self.settings
-        return replace(self.settings, ignore=self.settings.ignore + extra)
+        return with_enabled_codes(replace(self.settings, ignore=self.settings.ignore + extra))
 
     def is_excluded(self, path: str | os.PathLike[str]) -> bool:
         return self.config.is_excluded(path)
@@ -413,4 +413,12 @@ def project_settings(
                                  Options.deep_relu_depth),
         ),
     )
-    return ProjectSettings(settings, config, pick(jobs, config.jobs, os.cpu_count() or 1))
+    return ProjectSettings(with_enabled_codes(settings), config,
+                           pick(jobs, config.jobs, os.cpu_count() or 1))
+
+
+def with_enabled_codes(settings: Settings) -> Settings:
+    """``settings`` whose options name the rules it enables, so that fixes repair only
+    what an enabled rule flags (``Options.enabled``; the cache keys on both anyway)."""
+    codes = [rule.code for rule in ALL_RULES if settings.enabled(rule)]
+    return replace(settings, options=settings.options.enabling(codes))

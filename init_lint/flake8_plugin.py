@@ -24,11 +24,12 @@ import ast
 import sys
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from init_lint import __version__, engine, thresholds
 from init_lint.findings import Finding
-from init_lint.rules import Options
+from init_lint.rules import ALL_RULES, Options
 
 if TYPE_CHECKING:
     from flake8.options.manager import OptionManager
@@ -103,7 +104,9 @@ class _SharedAnalysis:
     def settings() -> engine.Settings:
         """Every default rule, plus INI005 when its extension is enabled."""
         extend = (OPT_IN_CODE,) if _SharedAnalysis._opt_in_enabled else ()
-        return engine.Settings(extend_select=extend, options=_SharedAnalysis._options)
+        settings = engine.Settings(extend_select=extend, options=_SharedAnalysis._options)
+        codes = [rule.code for rule in ALL_RULES if settings.enabled(rule)]
+        return replace(settings, options=settings.options.enabling(codes))
 
     def reports(self, code: str) -> bool:
         raise NotImplementedError

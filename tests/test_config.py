@@ -188,7 +188,7 @@ def test_defaults_apply_to_keys_the_file_leaves_out(tmp_path: Path) -> None:
     pyproject(tmp_path, "exclude = []\n")
     project = project_of(str(tmp_path))
     assert project.config.path == tmp_path / "pyproject.toml"
-    assert project.settings == config.Settings()
+    assert project.settings == config.with_enabled_codes(config.Settings())
     assert project.jobs >= 1
 
 

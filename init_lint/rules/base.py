@@ -9,8 +9,8 @@ must be flagged, and nothing else (one generic test runs them all).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from init_lint.analysis.graph import ModelGraph
@@ -19,10 +19,23 @@ from init_lint.findings import Finding
 
 @dataclass(frozen=True)
 class Options:
-    """Thresholds a user can configure (flake8 options, ``[tool.init-lint]``)."""
+    """Thresholds a user can configure (flake8 options, ``[tool.init-lint]``), and which
+    rules are enabled: a fix repairs only what an enabled rule flags (a split fix leaves a
+    layer only a deselected rule would flag as it is)."""
 
     std_factor: float = 2.0  # INI004: a constant std this many times off the recommended
     deep_relu_depth: int = 4  # INI005: plain rectifier stacks this deep or deeper
+    # The enabled codes, sorted (a stable repr: the cache keys on it); None: every rule.
+    enabled: tuple[str, ...] | None = None
+    # Fixes that must re-check the fixed text do (off inside that re-check).
+    verify_fixes: bool = field(default=True, repr=False, compare=False)
+
+    def enables(self, code: str) -> bool:
+        return self.enabled is None or code in self.enabled
+
+    def enabling(self, codes: Iterable[str]) -> Options:
+        """These options with exactly ``codes`` enabled."""
+        return replace(self, enabled=tuple(sorted(set(codes))))
 
 
 @dataclass(frozen=True)

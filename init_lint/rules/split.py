@@ -84,7 +84,8 @@ def _path_text(path: AccessPath, quote: str) -> str:
 def _wanted(graph: ModelGraph, site: InitSite, options: Options, writer: FixWriter,
             layers: list[Layer]) -> dict[int, str | None] | str:
     """Each layer's new call (None: keeps the original), or why there is none: a layer
-    some rule flags at this site whose right init is not certain."""
+    an enabled rule flags at this site whose right init is not certain. A layer only a
+    deselected rule would flag keeps the original call."""
     from init_lint.rules.common import is_hidden, paired_activation, scheme_of
     from init_lint.rules.ini002_scheme_activation_mismatch import mismatch
     from init_lint.rules.ini003_named_gain_mismatch import wrong_name
@@ -108,19 +109,21 @@ def _wanted(graph: ModelGraph, site: InitSite, options: Options, writer: FixWrit
     for layer in weights:
         problem: str | None = None
         act: Act | None
-        if scheme is Scheme.CONSTANT and is_hidden(graph, layer.key):
+        if scheme is Scheme.CONSTANT and options.enables("INI001") and is_hidden(
+                graph, layer.key):
             act = paired_activation(graph, layer.key)
             if act is None or not act.param_known:
                 return unknown(layer)
             problem = put(layer, replacement_call(writer, act, [layer]))
         elif scheme in (Scheme.XAVIER, Scheme.ORTHOGONAL, Scheme.KAIMING):
-            if (act := mismatch(graph, site, layer)) is not None:
+            if options.enables("INI002") and (act := mismatch(graph, site, layer)) is not None:
                 problem = put(layer, scheme_call(writer, act, [layer]))
-            elif (act := wrong_name(graph, site, layer)) is not None:
+            elif options.enables("INI003") and (
+                    act := wrong_name(graph, site, layer)) is not None:
                 problem = put(layer, renamed_gain_call(writer, act))
         if problem is not None:
             return problem
-    if scheme is Scheme.RANDOM:
+    if scheme is Scheme.RANDOM and options.enables("INI004"):
         std, unscaled = random_std(site)
         if std is not None and unscaled and not any(
                 feeds_unknown(graph, layer.key) for layer in weights):
@@ -137,10 +140,10 @@ def _wanted(graph: ModelGraph, site: InitSite, options: Options, writer: FixWrit
                 return unknown(layer)
             if (problem := put(layer, replacement_call(writer, act, [layer]))) is not None:
                 return problem
-        if zero_mean_random(site):
-            for layer in norms:
-                if (problem := put(layer, ones_call(writer))) is not None:
-                    return problem
+    if scheme is Scheme.RANDOM and options.enables("INI006") and zero_mean_random(site):
+        for layer in norms:
+            if (problem := put(layer, ones_call(writer))) is not None:
+                return problem
     return wanted
 
 
