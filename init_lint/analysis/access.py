@@ -95,13 +95,18 @@ def _children(module: Value) -> list[_Child]:
 
 
 class PathTable:
-    """The layers under one ``self``: each key's stable paths, and which objects it has."""
+    """The layers under one root (a method's ``self``, or the receiver of ``.apply``: a
+    model, a ``nn.Sequential``, a layer): each key's stable paths, and which objects it
+    has. A layer root is its own layer, at the empty path."""
 
-    def __init__(self, root: Instance) -> None:
+    def __init__(self, root: Value) -> None:
         best: dict[int, AccessPath | None] = {}  # id(object) -> path
         keys: dict[int, int] = {}  # id(object) -> layer key
         seen: set[int] = {id(root)}
         queue: list[tuple[Value, AccessPath, bool]] = [(root, (), True)]
+        if isinstance(root, LayerMod):
+            keys[id(root)] = root.key
+            best[id(root)] = ()
         while queue:
             module, path, ok = queue.pop(0)
             for child, step, step_ok in _children(module):

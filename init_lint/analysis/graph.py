@@ -157,6 +157,9 @@ class InitSite:
     # some object has no path valid whatever the parameters, or it differs between runs;
     # no entry where the function has no ``self``.
     paths: dict[int, tuple[AccessPath, ...] | None] = field(default_factory=dict)
+    # For a ``<name>.weight`` target reached while ``<receiver>.apply(fn)`` runs: per run
+    # of that apply call (innermost), the layer objects it reached here (``ApplyReach``).
+    applied: list[ApplyReach] = field(default_factory=list, repr=False)
 
     @property
     def start(self) -> Position:
@@ -165,6 +168,31 @@ class InitSite:
     @property
     def end(self) -> Position:
         return self.spans.of(self.node)[1]
+
+
+@dataclass(eq=False)
+class ApplyRun:
+    """One execution of ``<receiver>.apply(fn)`` (the call ``node``): whether its receiver
+    is one known module (the receiver expression evaluates to it and nothing else), and,
+    for each layer key under that receiver, the layer objects with that key and one path
+    from the receiver to each that names the same layer whatever the model's parameters
+    (None when one of them has none; see ``access``). Computed when an init site is first
+    reached during the run."""
+
+    node: cst.Call = field(repr=False)
+    resolved: bool
+    objects: dict[int, set[int]] = field(default_factory=dict)
+    paths: dict[int, tuple[AccessPath, ...] | None] = field(default_factory=dict)
+    ready: bool = False
+
+
+@dataclass(eq=False)
+class ApplyReach:
+    """What one init site reached during one ``ApplyRun``: per layer key, the ids of the
+    layer objects whose weight it targeted."""
+
+    run: ApplyRun
+    objects: dict[int, set[int]] = field(default_factory=dict)
 
 
 def _bound_by_import(node: cst.Import | cst.ImportFrom) -> set[str]:
@@ -282,6 +310,10 @@ class ModelGraph:
     normalized: set[int] = field(default_factory=set)
     init_sites: list[InitSite] = field(default_factory=list)
     incomplete: bool = False  # analysis gave up (budget): rules stay conservative
+    # Every run of a ``<receiver>.apply(fn)`` call with a module receiver, by id(call).
+    apply_runs: dict[int, list[ApplyRun]] = field(default_factory=dict, repr=False)
+    # Fixes computed once per site for every finding there (see ``rules.apply_fix``).
+    fix_cache: dict[tuple[int, str], object] = field(default_factory=dict, repr=False)
 
     def uses_of(self, key: int) -> set[Use]:
         return self.uses.get(key, set())

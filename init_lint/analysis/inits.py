@@ -12,7 +12,7 @@ from __future__ import annotations
 import libcst as cst
 
 from init_lint.analysis.access import PathTable
-from init_lint.analysis.graph import Arg, InitSite
+from init_lint.analysis.graph import ApplyReach, Arg, InitSite
 from init_lint.analysis.names import dotted_name
 from init_lint.analysis.state import AnalysisState
 from init_lint.analysis.values import (
@@ -115,6 +115,8 @@ class InitMixin(AnalysisState):
             o.role in ("layer", "norm") and o.attr == "weight" and not o.sliced)}
         if not keys:
             return
+        if self.applying:
+            self.note_apply(site, keys, target.value)
         root = self.current_self()
         if not isinstance(root, Instance):  # no `self` here: no key gets a path
             for key in keys & set(site.paths):
@@ -136,6 +138,25 @@ class InitMixin(AnalysisState):
             if key in site.paths and site.paths[key] != paths:
                 paths = None
             site.paths[key] = paths
+
+    def note_apply(self, site: InitSite, keys: set[int], owner: cst.BaseExpression) -> None:
+        """Inside ``<receiver>.apply(fn)``: which layer objects of ``keys`` this site
+        reached in this run, and (once per run) every layer's paths from the receiver."""
+        run, receiver = self.applying[-1]
+        if not run.ready:
+            run.ready = True
+            table = PathTable(receiver)
+            run.objects, run.paths = table.objects, table.paths
+        reach = next((r for r in site.applied if r.run is run), None)
+        if reach is None:
+            reach = ApplyReach(run)
+            site.applied.append(reach)
+        modules = [o for o in options(self.evaluate_quiet(owner)) if isinstance(o, LayerMod)]
+        for key in keys:
+            found = reach.objects.setdefault(key, set())
+            found.update(id(m) for m in modules if m.key == key)
+            if not any(m.key == key for m in modules):
+                found.add(0)  # an object we cannot name: never equal to the receiver's
 
     def add_targets(self, site: InitSite, tensor: Value) -> None:
         for option in options(tensor):

@@ -11,7 +11,7 @@ from init_lint.analysis.base import (
     _conv_dims,
     _weight_dim,
 )
-from init_lint.analysis.graph import Consumer
+from init_lint.analysis.graph import ApplyRun, Consumer
 from init_lint.analysis.values import (
     EMPTY_TENSOR,
     NONE,
@@ -236,14 +236,27 @@ class ModuleMixin(InterpreterBase):
         return result
 
 
+    def is_sole_receiver(self, receiver: ModuleObj, node: cst.Call) -> bool:
+        """Is ``node`` ``<name>.apply(...)`` whose ``<name>`` is ``receiver`` and nothing
+        else where it runs (so ``<name>`` names it right after that statement too)?"""
+        func = node.func
+        if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)):
+            return False
+        found = options(self.evaluate_quiet(func.value))
+        return len(found) == 1 and found[0] is receiver
+
     def module_method(self, receiver: ModuleObj, name: str, args: list[Value],
                       kwargs: dict[str, Value], node: cst.Call) -> Value:
         if name == "apply" and args:
+            run = ApplyRun(node, resolved=self.is_sole_receiver(receiver, node))
+            self.graph.apply_runs.setdefault(id(node), []).append(run)
             self.dispatch += 1
+            self.applying.append((run, receiver))
             try:
                 for module in self.modules_of(receiver):
                     self.call(args[0], [module], {}, node)
             finally:
+                self.applying.pop()
                 self.dispatch -= 1
             return receiver
         if name == "modules":

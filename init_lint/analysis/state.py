@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from init_lint.analysis.graph import Consumer, Layer, ModelGraph, Spans, Use
+from init_lint.analysis.graph import ApplyRun, Consumer, Layer, ModelGraph, Spans, Use
 from init_lint.analysis.values import ModuleObj
 
 
@@ -53,6 +53,7 @@ class AnalysisState:
         self.maybe_normalized: set[int] = set()  # downstream of a submodule we cannot see
         self.uncertain = 0  # depth of loops that may run any number of times (0 included)
         self.dispatch = 0  # depth of loops over modules()/parameters() and .apply()
+        self.applying: list[tuple[ApplyRun, ModuleObj]] = []  # .apply(fn) calls running now
         self.loop_depth = 0  # depth of for/while loops (their count may be a parameter)
         self.star_source: tuple[int, object] | None = None  # the list `f(*xs)` expanded
         self.steps = 0
