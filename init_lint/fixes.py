@@ -75,9 +75,10 @@ def _offset(starts: Sequence[int], position: Position, text: str) -> int:
 def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     """Apply non-overlapping edits to ``text`` (positions: 1-based lines, 0-based columns)."""
     starts = _line_starts(text)
-    spans = sorted(((_offset(starts, e.start, text), _offset(starts, e.end, text), e.text)
-                    for e in edits), reverse=True)
-    for start, end, replacement in spans:
+    # From the end; insertions at one place keep their order (the first given comes first).
+    spans = sorted(((_offset(starts, e.start, text), _offset(starts, e.end, text), i, e.text)
+                    for i, e in enumerate(edits)), reverse=True)
+    for start, end, _, replacement in spans:
         text = text[:start] + replacement + text[end:]
     return text
 
@@ -95,6 +96,15 @@ def add_imports(text: str, imports: Iterable[tuple[str, str | None]]) -> str:
     return module.visit(AddImportsVisitor(context)).code
 
 
+def _overlap(start: Position, end: Position, other_start: Position,
+             other_end: Position) -> bool:
+    """Do two edits touch the same text? Two insertions at one place do (their order
+    would be arbitrary); an insertion at the boundary of a replacement does not."""
+    if start == end and other_start == other_end:
+        return start == other_start
+    return start < other_end and other_start < end
+
+
 def fix_text(text: str, findings: Iterable[Finding]) -> FixedText:
     """Apply every finding's fix to ``text``; report what could not be applied."""
     result = FixedText(text)
@@ -110,8 +120,10 @@ def fix_text(text: str, findings: Iterable[Finding]) -> FixedText:
             # layer any rule flags there): applied once, it fixes both.
             chosen.append(finding)
             continue
-        spans = [(e.start, e.end) for e in finding.fix.edits]
-        if any(s < t_end and t_start < e for s, e in spans for t_start, t_end in taken):
+        # A fix's edits (a call, and statements after each `.apply`) apply together or not
+        # at all; an edit another chosen fix makes too is shared, not a conflict.
+        spans = [(e.start, e.end) for e in finding.fix.edits if e not in made]
+        if any(_overlap(s, e, t_start, t_end) for s, e in spans for t_start, t_end in taken):
             result.unfixed.append(Unfixed(finding, "overlaps another fix"))
             continue
         taken.extend(spans)

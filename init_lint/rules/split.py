@@ -390,4 +390,11 @@ def fix_and_note(graph: ModelGraph, site: InitSite, options: Options,
     split = split_fix(graph, site, options)
     if isinstance(split, Fix):
         return split, None
-    return None, split or unfixable_reason(graph, site)
+    from init_lint.rules.apply_fix import apply_fix
+
+    through = apply_fix(graph, site, options)
+    if isinstance(through, Fix):
+        return through, None
+    if through and split:
+        return None, f"{split}; nor can statements after its `.apply`: {through}"
+    return None, through or split or unfixable_reason(graph, site)
