@@ -7,7 +7,8 @@
 Every measured thing runs in its own fresh process (interpreter start-up included for the
 commands; only the loop for the bare parsers), once per round, the rounds interleaved so
 that a machine getting slower or faster mid-run weighs on every line alike; the table gives
-the median (and min, max) of ``--runs`` rounds (at least 3). ``-j`` is pinned everywhere:
+the median (and min, max) of ``--runs`` rounds (at least 3), and each ratio is the median
+of the per-round ratios (``paired_ratio``). ``-j`` is pinned everywhere:
 1 for the one-process lines, ``--jobs`` (default: all cores) for the others.
 
 Measured: (a) ``ast.parse`` of every file, (b) bare ``libcst.parse_module`` of every file,
@@ -416,7 +417,8 @@ def main(argv: list[str] | None = None) -> int:
             bottom = by_prefix[denominator] if exact else find(denominator)
         except (KeyError, StopIteration):
             return  # not measured in this run (--only, --no-torchfix)
-        ratios[name] = top.median / bottom.median
+        ratios[name] = paired_ratio([s.seconds for s in top.samples],
+                                    [s.seconds for s in bottom.samples])
 
     warm_name = f"(e) init-lint check -j {jobs}, warm re-run"
     cold_name = f"(e) init-lint check -j {jobs}, cold, writing the cache"
@@ -471,6 +473,16 @@ def main(argv: list[str] | None = None) -> int:
             "ratios": ratios, "met": verdicts,
         }, indent=1) + "\n")
     return 0
+
+
+def paired_ratio(top: list[float], bottom: list[float]) -> float:
+    """The median of the per-round ratios (both measured in the same round, minutes apart):
+    a machine whose load drifts between rounds moves both sides of a round together, where
+    a ratio of the two medians could pair a quiet round with a busy one. Measurements
+    without one sample per round (a cached run measured once) fall back to the medians."""
+    if len(top) == len(bottom) and top:
+        return statistics.median(t / b for t, b in zip(top, bottom, strict=True))
+    return statistics.median(top) / statistics.median(bottom)
 
 
 def _engine_run(path: Path) -> Callable[[], Sample]:
