@@ -23,7 +23,9 @@ no ``self``: there only classes can tell the groups apart. Where the call is not
 statement of its own, the branches become a conditional expression.
 
 Every finding at the site carries the same fix (INI004 and INI006 on one call): it fixes
-every layer any rule flags there, so applying one applies the others' too.
+every layer an enabled rule flags there (``Options.enabled``), so applying one applies the
+others' too. A module-level function whose groups no class tells apart is fixed through
+the places that apply it instead (``apply_fix``).
 """
 
 from __future__ import annotations
