@@ -225,9 +225,11 @@ def analyze_module(module: cst.Module, settings: Settings) -> list[Finding]:
         graph = build_graph(module)
     except RecursionError:
         raise SourceError("nested too deeply to analyze") from None
+    # Fixes repair only what an enabled rule flags: the rules learn which ones are.
+    options = settings.options.enabling(rule.code for rule in rules)
     findings: list[Finding] = []
     for rule in rules:
-        findings.extend(rule.check(graph, settings.options))
+        findings.extend(rule.check(graph, options))
     return sorted(findings, key=Finding.sort_key)
 
 

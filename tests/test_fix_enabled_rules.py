@@ -56,3 +56,14 @@ def test_flake8_plugin_settings_name_the_enabled_codes() -> None:
     assert settings.options.enabled == tuple(
         sorted(rule.code for rule in ALL_RULES if settings.enabled(rule)))
     assert settings.options.enabled is not None and "INI004" in settings.options.enabled
+
+
+def test_settings_built_in_code_enable_exactly_their_rules_for_fixes() -> None:
+    # Settings made directly (the language server, library users) carry no enabled codes
+    # in their options: the engine passes the rules they enable to the rules' fixes.
+    source = LUMPED.read_text()
+    direct = Settings(ignore=("INI004",))
+    assert direct.options.enabled is None
+    findings = check_text(source, direct)
+    assert [f.code for f in findings] == ["INI006"]
+    assert findings[0].fix == check_text(source, _only_ini006())[0].fix
