@@ -176,19 +176,20 @@ class Bilinear(nn.Module):
             std, unscaled = random_std(site)
             if std is None:
                 continue
-            fix, note = fix_and_note(graph, site, options, replacement_fix(
-                graph, site, common_activation(graph, layers)))
             if unscaled and any(feeds_unknown(graph, layer.key) for layer in layers):
                 continue  # random features, logits for sampling: the std may be the point
             if unscaled:
-                yield Finding(self.code, self.unscaled_message(graph, site, layers, std),
-                              site.start, site.end, fix, note)
-                continue
-            wrong = [(layer, verdict) for layer in layers
-                     if (verdict := self.off_scale(graph, layer, std, options)) is not None]
-            if wrong:
-                yield Finding(self.code, self.scale_message(graph, site, wrong, std),
-                              site.start, site.end, fix, note)
+                message = self.unscaled_message(graph, site, layers, std)
+            else:
+                wrong = [(layer, verdict) for layer in layers
+                         if (verdict := self.off_scale(graph, layer, std, options)) is not None]
+                if not wrong:
+                    continue
+                message = self.scale_message(graph, site, wrong, std)
+            # Only now: a fix needs positions, which cost a pass over the whole module.
+            fix, note = fix_and_note(graph, site, options, replacement_fix(
+                graph, site, common_activation(graph, layers)))
+            yield Finding(self.code, message, site.start, site.end, fix, note)
 
     def off_scale(self, graph: ModelGraph, layer: Layer, std: float,
                   options: Options) -> tuple[str, float] | None:
