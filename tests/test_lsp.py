@@ -303,6 +303,29 @@ async def test_quickfix_adds_the_import_it_needs(
 
 
 @module_loop
+async def test_a_quickfix_of_several_edits_applies_them_all(
+    client: RecordingClient, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # A fix through the apply sites: the init function's call and one statement after each
+    # of the two .apply(fn) lines, three edits of one quick fix, applied by the client.
+    name = "rl_shared_init_fn_two_networks.py"
+    text = (FIXTURES / name).read_text(encoding="utf-8")
+    uri = write(tmp_path_factory.mktemp("multi") / name, text)
+    open_document(client, uri, text)
+    [finding] = await published(client, uri, 1)
+    actions = await actions_at(client, uri, finding.range,
+                               only=[types.CodeActionKind.QuickFix])
+    [action] = actions
+    assert action.edit is not None
+    [document_edit] = action.edit.document_changes or ()
+    assert isinstance(document_edit, types.TextDocumentEdit) and len(document_edit.edits) == 3
+    edited = apply_workspace_edit(text, action.edit, uri, 1)
+    assert edited == (FIXTURES / "fixed" / name).read_text(encoding="utf-8")
+    change_document(client, uri, edited, 2)
+    assert await published(client, uri, 2) == []
+
+
+@module_loop
 async def test_non_ascii_line_gets_utf16_columns(
     client: RecordingClient, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
