@@ -41,7 +41,7 @@ def _module_name(node: cst.BaseExpression | None) -> str:
     return dotted_name(node) or ""
 
 
-def _relative_target(module: str, name: str) -> str | None:
+def relative_target(module: str, name: str) -> str | None:
     """Map ``from ... import initialization`` style imports to the package module."""
     if name in _RELATIVE_MODULES:
         return _RELATIVE_MODULES[name]
@@ -90,7 +90,7 @@ class ImportCollector:
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 local = alias.asname.name.value
             if relative:
-                target = _relative_target(module, name)
+                target = relative_target(module, name)
                 if target is None:
                     continue
                 self._bind(local, target)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from init_lint.analysis.names import relative_target
 from init_lint.knowledge import (
     ACTIVATION_FUNCTIONS,
     ACTIVATION_METHODS,
@@ -372,15 +373,13 @@ def _add_import(index: Index, node: ast.Import | ast.ImportFrom) -> None:
             continue
         local = alias.asname or alias.name
         if node.level:
-            # ``from ... import initialization as init`` (analysis.names' known packages);
-            # any other relative import: the analysis does not resolve it either.
-            if alias.name == "initialization":
-                target = "transformers.initialization"
-            elif module.rsplit(".", 1)[-1] == "initialization":
-                target = f"transformers.initialization.{alias.name}"
-            else:
+            # ``from ... import initialization as init``: the known packages of
+            # analysis.names; any other relative import it does not resolve either.
+            relative = relative_target(module, alias.name)
+            if relative is None:
                 _bind(index.names, local, None)
                 continue
+            target = relative
         else:
             target = f"{module}.{alias.name}" if module else alias.name
         index.aliases.setdefault(local, set()).add(target)

@@ -37,7 +37,6 @@ from dataclasses import replace
 import libcst as cst
 
 from init_lint.analysis.graph import (
-    AccessPath,
     ApplyReach,
     InitSite,
     Layer,
@@ -48,24 +47,10 @@ from init_lint.analysis.graph import (
 from init_lint.analysis.walk import child_nodes, descendants
 from init_lint.findings import Edit, Fix, Position
 from init_lint.rules.base import Options
-from init_lint.rules.fixing import FixWriter
+from init_lint.rules.fixing import WEIGHT_TARGET, FixWriter, path_text
 
-_TARGET = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\.weight(?:\.data)?")
 _MAX_STATEMENTS = 6  # per apply statement: beyond this, no readable fix
 _BUILTINS = frozenset(dir(builtins))
-
-
-def path_text(root: str, path: AccessPath, quote: str) -> str:
-    """``self.net[0]``, ``model.body['fc']``: ``path`` written from ``root``."""
-    text = root
-    for kind, value in path:
-        if kind == "attr":
-            text += f".{value}"
-        elif kind == "index":
-            text += f"[{value}]"
-        else:
-            text += f"[{quote}{value}{quote}]"
-    return text
 
 
 # --- names and scopes ---------------------------------------------------------------------
@@ -242,7 +227,7 @@ def _apply_fix(graph: ModelGraph, site: InitSite, options: Options) -> Fix | str
             site.node, cst.Call) or site.form not in ("init_call", "tensor_method") or (
             site.slice):
         return None
-    match = _TARGET.fullmatch(site.tensor_text)
+    match = WEIGHT_TARGET.fullmatch(site.tensor_text)
     function = _module_function(facts, site.node)
     if match is None or function is None:
         return None

@@ -12,11 +12,12 @@ cannot be sure of the replacement, there is no fix.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import libcst as cst
 
-from init_lint.analysis.graph import Act, InitSite, Layer, ModelGraph, SourceFacts
+from init_lint.analysis.graph import AccessPath, Act, InitSite, Layer, ModelGraph, SourceFacts
 from init_lint.analysis.names import dotted_name, qualify
 from init_lint.findings import Edit, Fix
 from init_lint.knowledge import (
@@ -32,6 +33,23 @@ from init_lint.knowledge import (
 _INIT_MODULES = ("torch.nn.init", "transformers.initialization")
 _KEPT_EVERYWHERE = ("generator",)
 Import = tuple[str, "str | None"]
+
+#: An init site's tensor written ``<name>.weight`` (``.data`` allowed): the form split and
+#: apply-site fixes can rewrite per layer.
+WEIGHT_TARGET = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\.weight(?:\.data)?")
+
+
+def path_text(root: str, path: AccessPath, quote: str) -> str:
+    """``self.net[0]``, ``model.body['fc']``: ``path`` written from ``root``."""
+    text = root
+    for kind, value in path:
+        if kind == "attr":
+            text += f".{value}"
+        elif kind == "index":
+            text += f"[{value}]"
+        else:
+            text += f"[{quote}{value}{quote}]"
+    return text
 
 
 @dataclass(frozen=True)
@@ -90,14 +108,19 @@ class FixWriter:
 
     def _bound_init_module(self) -> str | None:
         """``nn.init`` / ``init`` / ``torch.nn.init`` from names the file binds, or None."""
-        module = self._bound_to("torch.nn.init")
-        if module is not None:
-            return module
+        return self._torch_nn_name("init")
+
+    def _torch_nn_name(self, name: str) -> str | None:
+        """``torch.nn.<name>`` as this file spells it: the name itself if imported as such,
+        else through ``nn`` or ``torch``; None if it binds no name for it."""
+        direct = self._bound_to(f"torch.nn.{name}")
+        if direct is not None:
+            return direct
         nn = self._bound_to("torch.nn")
         if nn is not None:
-            return f"{nn}.init"
+            return f"{nn}.{name}"
         torch = self._bound_to("torch")
-        return f"{torch}.nn.init" if torch is not None else None
+        return f"{torch}.nn.{name}" if torch is not None else None
 
     def init_module_prefix(self) -> str | None:
         """``nn.init`` / ``init`` / ``torch.nn.init``, adding an import if none is bound."""
@@ -117,14 +140,7 @@ class FixWriter:
     def torch_nn_class(self, kind: str) -> str | None:
         """``nn.BatchNorm2d`` as this file spells it (``BatchNorm2d`` if imported as such,
         ``torch.nn.BatchNorm2d``, ...); None if it binds no name for it."""
-        direct = self._bound_to(f"torch.nn.{kind}")
-        if direct is not None:
-            return direct
-        nn = self._bound_to("torch.nn")
-        if nn is not None:
-            return f"{nn}.{kind}"
-        torch = self._bound_to("torch")
-        return f"{torch}.nn.{kind}" if torch is not None else None
+        return self._torch_nn_name(kind)
 
     def calculate_gain(self, name: str, param: float | None = None) -> str | None:
         callee = self.init_function("calculate_gain")

@@ -41,15 +41,16 @@ from init_lint.findings import Edit, Fix
 from init_lint.knowledge import Scheme
 from init_lint.rules.base import Options
 from init_lint.rules.fixing import (
+    WEIGHT_TARGET,
     FixWriter,
     ones_call,
+    path_text,
     renamed_gain_call,
     replacement_call,
     scheme_call,
     unfixable_reason,
 )
 
-_TARGET = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\.weight(?:\.data)?")
 _MAX_IDENTITIES = 4  # `m is self.a or m is self.b ...`: beyond this, no readable fix
 _NO_TEST = 10**6
 
@@ -69,18 +70,6 @@ def _subclass(a: str, b: str) -> bool:
 
 def _related(a: str, b: str) -> bool:
     return _subclass(a, b) or _subclass(b, a)
-
-
-def _path_text(path: AccessPath, quote: str) -> str:
-    text = "self"
-    for kind, value in path:
-        if kind == "attr":
-            text += f".{value}"
-        elif kind == "index":
-            text += f"[{value}]"
-        else:
-            text += f"[{quote}{value}{quote}]"
-    return text
 
 
 def _wanted(graph: ModelGraph, site: InitSite, options: Options, writer: FixWriter,
@@ -169,7 +158,7 @@ def _identity_test(site: InitSite, var: str, group: _Group, quote: str) -> str |
         paths.extend(found)
     if len(paths) > _MAX_IDENTITIES:
         return None
-    return " or ".join(f"{var} is {_path_text(path, quote)}" for path in paths)
+    return " or ".join(f"{var} is {path_text('self', path, quote)}" for path in paths)
 
 
 def split_fix(graph: ModelGraph, site: InitSite, options: Options) -> Fix | str | None:
@@ -180,7 +169,7 @@ def split_fix(graph: ModelGraph, site: InitSite, options: Options) -> Fix | str 
         return None
     if site.form not in ("init_call", "tensor_method") or site.slice:
         return None
-    match = _TARGET.fullmatch(site.tensor_text)
+    match = WEIGHT_TARGET.fullmatch(site.tensor_text)
     if match is None:
         return None
     var = match.group(1)
