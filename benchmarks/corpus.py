@@ -144,21 +144,22 @@ def check_tree(tree: Path, files: list[Path], findings: list[dict[str, object]])
 
 
 def gate_check(files: list[Path]) -> Tally:
-    """Check every file again without the gate (``init_lint.gate``): the findings and
-    errors must be the same, or the gate hid something."""
+    """Check every file again without the gate (``init_lint.gate``) and without the
+    skeleton parse (``init_lint.analysis.skeleton``): the findings and errors must be the
+    same, or a shortcut hid something."""
     from init_lint import engine
 
     tally = Tally()
     settings = engine.Settings()
     for path in files:
         gated = engine.check_path(path, settings)
-        engine.USE_GATE = False
+        engine.USE_GATE = engine.USE_SKELETON = False
         try:
             full = engine.check_path(path, settings)
         finally:
-            engine.USE_GATE = True
+            engine.USE_GATE = engine.USE_SKELETON = True
         if gated != full:
-            tally.gate_differs.append(f"{path}: with the gate {gated}, without {full}")
+            tally.gate_differs.append(f"{path}: with the shortcuts {gated}, without {full}")
     return tally
 
 
@@ -208,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fix", action="store_true", help="also fix a scratch copy, twice")
     parser.add_argument("--json", type=Path, default=None, help="write every finding here")
     parser.add_argument("--gate-check", action="store_true",
-                        help="also check every file without the gate: same results?")
+                        help="also check every file without the gate and the skeleton "
+                             "parse: same results?")
     args = parser.parse_args(argv)
 
     root = cache_root()
@@ -241,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{len(total.not_compiling)} fixed files not compiling, "
               f"{len(total.not_idempotent)} changed again by a second fix")
     if args.gate_check:
-        print(f"gate: {len(total.gate_differs)} files with other results without it")
+        print(f"gate and skeleton: {len(total.gate_differs)} files with other results "
+              "without them")
     print(f"peak memory: {peak_memory_mb():.0f} MB")
     for crash in (total.crashes + total.not_compiling + total.not_idempotent
                   + total.gate_differs):

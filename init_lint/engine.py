@@ -5,7 +5,8 @@ they always agree. Files that cannot hold a finding are skipped before libcst pa
 in two steps: ``might_have_findings`` (a word every finding of an enabled rule needs is
 missing), then ``gate`` (CPython's tree shows every init site to be harmless). Every other
 file is parsed once with libcst, analyzed once into a ``ModelGraph``, and every enabled
-rule runs on that graph.
+rule runs on that graph. That parse leaves out the bodies of functions the analysis never
+runs (``analysis.skeleton``); a file with something to report is parsed whole for it.
 
 Bad input never raises out of this module except as ``SourceError``, which carries one
 clear reason and, where known, the line.
@@ -30,6 +31,7 @@ from flake8.defaults import NOQA_INLINE_REGEXP
 
 from init_lint import gate
 from init_lint.analysis import build_graph
+from init_lint.analysis.skeleton import Bodies, NeedsFullParse, SkeletonBodies, build_skeleton
 from init_lint.findings import Finding
 from init_lint.rules import ALL_RULES, Options, Rule
 
@@ -57,6 +59,9 @@ RULE_HINTS: dict[str, str] = {
 #: Decide from CPython's tree, before libcst parses, whether any init site can produce a
 #: finding (``gate``). Off only to check that the gate changes no result.
 USE_GATE = True
+#: Parse a kept file as a skeleton, its function bodies only when the analysis runs them
+#: (``analysis.skeleton``). Off only to check that the skeleton changes no result.
+USE_SKELETON = True
 _NOQA = NOQA_INLINE_REGEXP  # flake8's own: the CLI silences exactly what flake8 does
 
 #: ``a and b and ...`` with more operands than this is refused before libcst sees it (its
@@ -216,13 +221,15 @@ def parse(text: str, tree: ast.AST | None = None) -> cst.Module:
         raise SourceError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
 
 
-def analyze_module(module: cst.Module, settings: Settings) -> list[Finding]:
-    """Build the graph of a parsed module and run the enabled rules on it."""
+def analyze_module(module: cst.Module, settings: Settings,
+                   bodies: Bodies | None = None) -> list[Finding]:
+    """Build the graph of a parsed module and run the enabled rules on it (``bodies``: of
+    a skeleton; then a finding raises ``NeedsFullParse``, see ``analyze_skeleton``)."""
     rules = settings.enabled_rules()
     if not rules:
         return []
     try:
-        graph = build_graph(module)
+        graph = build_graph(module, bodies)
     except RecursionError:
         raise SourceError("nested too deeply to analyze") from None
     # Fixes repair only what an enabled rule flags: the rules learn which ones are.
@@ -257,7 +264,30 @@ def analyze_text(text: str, settings: Settings, tree: ast.AST | None = None) -> 
                     return []
             except RecursionError:
                 pass  # too deep for the gate's helpers: let the analysis decide
+        if USE_SKELETON and isinstance(tree, ast.Module):
+            found = analyze_skeleton(text, tree, settings)
+            if found is not None:
+                return found
         return analyze_module(parse(text, tree), settings)
+
+
+def analyze_skeleton(text: str, tree: ast.Module, settings: Settings) -> list[Finding] | None:
+    """The findings of ``text`` from its skeleton (``analysis.skeleton``): always none,
+    since a finding needs a position. ``None``: the full parse must decide (a finding, a
+    fix or a position was asked for, or the skeleton is not what libcst and CPython agree
+    on); the full parse then reports exactly what it always did, errors included."""
+    cpython_syntax_error(text, tree)  # the guards libcst needs (on the same tree: cheap)
+    try:
+        skeleton = build_skeleton(text, tree)
+        if skeleton is None:
+            return None
+        module = cst.parse_module(skeleton.text)
+        findings = analyze_module(module, settings, SkeletonBodies(skeleton, text, module))
+    except NeedsFullParse:
+        return None
+    except Exception:  # noqa: BLE001 - libcst's parser raises plain errors too: the full
+        return None  # parse turns any failure into the SourceError it always gave
+    return None if findings else findings
 
 
 @contextlib.contextmanager

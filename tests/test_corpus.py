@@ -3,7 +3,8 @@
 Runs the corpus harness (``benchmarks/corpus.py``) on an evenly spread sample of a pinned
 torchvision release, in check and fix mode. The wheel comes from PyPI into the harness's
 cache; without the registry the test is skipped with the reason printed. Each file is also
-checked without the gate (``init_lint.gate``): the results must not differ.
+checked without the gate (``init_lint.gate``) and the skeleton parse
+(``init_lint.analysis.skeleton``): the results must not differ.
 """
 
 from __future__ import annotations
@@ -32,4 +33,4 @@ def test_corpus_sample_checks_and_fixes_without_a_crash() -> None:
     assert totals[1] == "60"  # files checked
     assert totals[4] == "0"  # crashes
     assert "0 fixed files not compiling, 0 changed again by a second fix" in result.stdout
-    assert "gate: 0 files with other results without it" in result.stdout
+    assert "gate and skeleton: 0 files with other results without them" in result.stdout

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import libcst as cst
@@ -16,6 +16,7 @@ from init_lint.analysis.flow import FlowMixin
 from init_lint.analysis.graph import Spans
 from init_lint.analysis.inits import InitMixin
 from init_lint.analysis.layers import LayerMixin
+from init_lint.analysis.skeleton import Bodies
 from init_lint.analysis.values import (
     ClassInfo,
     FuncRef,
@@ -69,13 +70,16 @@ class InterpreterBase(FlowMixin, LayerMixin, InitMixin):
     """The interpreter's state; the parts are mixins over it."""
 
     def __init__(self, module: cst.Module, spans: Spans,
-                 aliases: dict[str, str]) -> None:
+                 aliases: dict[str, str], bodies: Bodies | None = None) -> None:
         super().__init__(module, spans)
         self.aliases = aliases
+        self.bodies = bodies if bodies is not None else Bodies()
         self.globals: dict[str, Value] = {}
         self.classes: list[ClassInfo] = []
         self.sites_by_node = {}
         self.path_tables = {}
+        self.code_cache = {}
+        self.string_cache: dict[int, Value] = {}  # id(str node) -> its value
         self.depth = 0
         self.frames: list[Frame] = []
         self.called: set[int] = set()  # ids of function nodes that ran
@@ -167,16 +171,14 @@ def _conv_dims(kind: str) -> int:
     return int(kind[-2]) if kind[-2:] in ("1d", "2d", "3d") and "Conv" in kind else 0
 
 
-def _names_in(node: cst.CSTNode) -> Iterator[str]:
-    """Every ``Name`` under a node, annotations left out."""
-    for current in descendants(node, prune=(cst.Annotation,)):
-        if type(current) is cst.Name:
-            yield current.value
+#: ``_dispatches_on`` needs one of these in the body's text.
+_DISPATCH_WORDS = ("isinstance", "type", "__class__")
 
 
-def _dispatches_on(node: cst.FunctionDef, param: str) -> bool:
-    """Does the function test ``isinstance(param, ...)``/``type(param)`` or its class name?"""
-    for child in descendants(node.body):
+def _dispatches_on(body: cst.BaseSuite, param: str) -> bool:
+    """Does a function's body test ``isinstance(param, ...)``/``type(param)`` or its class
+    name?"""
+    for child in descendants(body):
         if isinstance(child, cst.Call) and isinstance(child.func, cst.Name) and (
                 child.func.value in ("isinstance", "type")) and child.args:
             first = child.args[0].value

@@ -32,9 +32,9 @@ class BranchMixin(InterpreterBase):
             self.exec_block(node.body, frame)
             return
         if test is False:
-            if isinstance(orelse, cst.If):
+            if type(orelse) is cst.If:
                 self.exec_if(orelse, frame)
-            elif isinstance(orelse, cst.Else):
+            elif type(orelse) is cst.Else:
                 self.exec_block(orelse.body, frame)
             return
         narrow_true, narrow_false = self.narrowing(node.test, frame)
@@ -52,9 +52,9 @@ class BranchMixin(InterpreterBase):
         self.restore_attrs(frame, attrs_before)
         self.fork_containers(frame)
         frame.local.update(narrow_false)
-        if isinstance(orelse, cst.If):
+        if type(orelse) is cst.If:
             self.exec_if(orelse, frame)
-        elif isinstance(orelse, cst.Else):
+        elif type(orelse) is cst.Else:
             self.exec_block(orelse.body, frame)
         if true_returned and not isinstance(orelse, (cst.If, cst.Else)):
             # `if c: return a` then code: the fall-through continues with the false state.

@@ -71,7 +71,7 @@ _NUMERIC_BUILTINS: dict[str, Callable[..., object]] = {
 
 
 def _is_self_attribute(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and (
+    return type(node) is cst.Attribute and type(node.value) is cst.Name and (
         node.value.value == "self")
 
 

@@ -90,6 +90,16 @@ class Spans:
                 Position(rng.end.line, rng.end.column))
 
 
+class SkeletonSpans(Spans):
+    """A skeleton's positions would be the skeleton's, not the file's: asking for one
+    sends the file to a full parse (``analysis.skeleton``)."""
+
+    def of(self, node: cst.CSTNode) -> tuple[Position, Position]:
+        from init_lint.analysis.skeleton import NeedsFullParse
+
+        raise NeedsFullParse("a position")
+
+
 @dataclass(frozen=True)
 class Layer:
     """A parametric layer (or normalization layer, or raw weight) built in the file."""

@@ -41,9 +41,13 @@ class InitMixin(AnalysisState):
 
     sites_by_node: dict[int, InitSite]
     path_tables: dict[tuple[int, int], tuple[Instance, PathTable]]
+    code_cache: dict[int, str]  # id(node) -> its code: a dispatch runs one call many times
 
     def code(self, node: cst.CSTNode) -> str:
-        return self.module.code_for_node(node)
+        text = self.code_cache.get(id(node))
+        if text is None:
+            text = self.code_cache[id(node)] = self.module.code_for_node(node)
+        return text
 
     def site_for(self, node: cst.Call, function: str, form: str, args: dict[str, Arg],
                  tensor_text: str) -> InitSite:

@@ -15,12 +15,12 @@ from __future__ import annotations
 import libcst as cst
 
 from init_lint.analysis.base import (
+    _DISPATCH_WORDS,
     _MAX_DEPTH,
     _MAX_UNROLL,
     Frame,
     InterpreterBase,
     _dispatches_on,
-    _names_in,
 )
 from init_lint.analysis.branches import BranchMixin
 from init_lint.analysis.calls import CallMixin
@@ -54,6 +54,7 @@ from init_lint.analysis.values import (
     options,
     soften,
 )
+from init_lint.analysis.walk import descendants
 
 
 class Interpreter(BranchMixin, ExpressionMixin, CallMixin, ModuleMixin, InterpreterBase):
@@ -101,12 +102,17 @@ class Interpreter(BranchMixin, ExpressionMixin, CallMixin, ModuleMixin, Interpre
         self.apply_uncalled_init_functions(roots)
 
     def classes_used_by_other_classes(self) -> set[str]:
-        names = {c.name for c in self.classes}
+        names = frozenset(c.name for c in self.classes)
         used: set[str] = set()
         for cls in self.classes:
-            for node in _names_in(cls.node.body):
-                if node in names and node != cls.name:
-                    used.add(node)
+            found: set[str] = set()
+            for node in descendants(cls.node.body, prune=(cst.Annotation,)):
+                kind = type(node)
+                if kind is cst.Name:
+                    found.add(node.value)  # type: ignore[attr-defined]
+                elif kind is cst.FunctionDef and self.bodies.skeleton:
+                    found |= self.bodies.stub_names(node, names)  # type: ignore[arg-type]
+            used |= (found & names) - {cls.name}
         return used
 
     def is_module_class(self, cls: ClassInfo) -> bool:
@@ -161,7 +167,8 @@ class Interpreter(BranchMixin, ExpressionMixin, CallMixin, ModuleMixin, Interpre
             params = [p.name.value for p in node.params.params]
             if owner is not None:
                 params = params[1:]
-            if len(params) != 1 or not _dispatches_on(node, params[0]):
+            if len(params) != 1 or not self.bodies.may_mention(node, _DISPATCH_WORDS) or (
+                    not _dispatches_on(self.bodies.body(node), params[0])):
                 continue
             for root in roots:
                 if owner is not None and not (
@@ -201,38 +208,38 @@ class Interpreter(BranchMixin, ExpressionMixin, CallMixin, ModuleMixin, Interpre
 
     def exec_statement(self, node: cst.CSTNode, frame: Frame) -> None:
         self.tick()
-        if isinstance(node, cst.SimpleStatementLine):
+        # Exact types first (libcst's concrete classes have no subclasses; isinstance() on
+        # its abstract classes runs Python-level code).
+        if type(node) is cst.SimpleStatementLine:
             for small in node.body:
                 self.exec_small(small, frame)
-        elif isinstance(node, (cst.BaseSmallStatement,)):
-            self.exec_small(node, frame)
-        elif isinstance(node, cst.FunctionDef):
+        elif type(node) is cst.FunctionDef:
             owner = frame.owner if frame.local is not self.globals else None
             frame.local[node.name.value] = FuncRef(
                 node, None if frame.local is self.globals else frame.local, owner)
-        elif isinstance(node, cst.ClassDef):
+        elif type(node) is cst.ClassDef:
             if frame.local is self.globals:
                 self.define_class(node, frame)
             else:
                 frame.local[node.name.value] = UNKNOWN
-        elif isinstance(node, cst.If):
+        elif type(node) is cst.If:
             self.exec_if(node, frame)
-        elif isinstance(node, cst.For):
+        elif type(node) is cst.For:
             self.exec_for(node, frame)
-        elif isinstance(node, cst.While):
+        elif type(node) is cst.While:
             self.loop_depth += 1
             try:
                 self.exec_block(node.body, frame)
                 self.exec_block(node.body, frame)
             finally:
                 self.loop_depth -= 1
-        elif isinstance(node, cst.With):
+        elif type(node) is cst.With:
             for item in node.items:
                 self.evaluate(item.item, frame)
                 if item.asname is not None:
                     self.assign(item.asname.name, UNKNOWN, frame)
             self.exec_block(node.body, frame)
-        elif isinstance(node, cst.Try):
+        elif type(node) is cst.Try:
             self.exec_block(node.body, frame)
             for handler in node.handlers:
                 self.exec_block(handler.body, frame)
@@ -240,30 +247,34 @@ class Interpreter(BranchMixin, ExpressionMixin, CallMixin, ModuleMixin, Interpre
                 self.exec_block(node.orelse.body, frame)
             if node.finalbody is not None:
                 self.exec_block(node.finalbody.body, frame)
+        elif isinstance(node, cst.BaseSmallStatement):
+            self.exec_small(node, frame)
         elif isinstance(node, cst.BaseCompoundStatement):
             body = getattr(node, "body", None)
             if isinstance(body, cst.BaseSuite):
                 self.exec_block(body, frame)
 
     def exec_small(self, node: cst.BaseSmallStatement, frame: Frame) -> None:
-        if isinstance(node, cst.Assign):
+        # Exact types, as in exec_statement.
+        if type(node) is cst.Assign:
             value = self.evaluate(node.value, frame)
             if frame.local is self.globals and isinstance(value, QName) and isinstance(
                     node.value, (cst.Name, cst.Attribute)):
                 value = UNKNOWN  # `init = nn.init`: a stated limit, as for libcst (silent)
             for target in node.targets:
                 self.assign(target.target, value, frame)
-        elif isinstance(node, cst.AnnAssign):
+        elif type(node) is cst.AnnAssign:
             if node.value is not None:
                 self.assign(node.target, self.evaluate(node.value, frame), frame)
-        elif isinstance(node, cst.AugAssign):
+        elif type(node) is cst.AugAssign:
             self.exec_augassign(node, frame)
-        elif isinstance(node, cst.Expr):
+        elif type(node) is cst.Expr:
             self.evaluate(node.value, frame)
-        elif isinstance(node, cst.Return):
+        elif type(node) is cst.Return:
             value = self.evaluate(node.value, frame) if node.value is not None else NONE
             frame.returns.append(value)
-        elif isinstance(node, (cst.Import, cst.ImportFrom)) and frame.local is not self.globals:
+        elif (type(node) is cst.Import or type(node) is cst.ImportFrom) and (
+                frame.local is not self.globals):
             self.local_import(node, frame)
 
     def local_import(self, node: cst.Import | cst.ImportFrom, frame: Frame) -> None:
@@ -517,7 +528,7 @@ class Interpreter(BranchMixin, ExpressionMixin, CallMixin, ModuleMixin, Interpre
         try:
             if isinstance(node, cst.Lambda):
                 return self.evaluate(node.body, frame)
-            self.exec_block(node.body, frame)
+            self.exec_block(self.bodies.body(node), frame)
         finally:
             self.depth -= 1
             self.frames.pop()
