@@ -155,19 +155,14 @@ _SKIP_FIELDS = frozenset({"ctx", "id", "attr", "name", "arg", "module", "level",
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def _children(node: ast.AST) -> list[ast.AST]:
-    fields = _FIELDS.get(type(node))
+def _fields(kind: type) -> tuple[str, ...]:
+    """The fields of an AST class that can hold nodes to visit, last first (children
+    are pushed on a stack, so the first comes out first)."""
+    fields = _FIELDS.get(kind)
     if fields is None:
-        fields = _FIELDS[type(node)] = tuple(
-            f for f in node._fields if f not in _SKIP_FIELDS)
-    found: list[ast.AST] = []
-    for name in fields:
-        value = getattr(node, name, None)
-        if type(value) is list:
-            found.extend(v for v in value if isinstance(v, ast.AST))
-        elif isinstance(value, ast.AST):
-            found.append(value)
-    return found
+        fields = _FIELDS[kind] = tuple(
+            f for f in reversed(kind._fields) if f not in _SKIP_FIELDS)  # type: ignore[attr-defined]
+    return fields
 
 
 def build_index(tree: ast.Module) -> Index:
@@ -240,8 +235,14 @@ def build_index(tree: ast.Module) -> Index:
             continue
         elif type(node) in _BINDING_TYPES:
             inner = _bindings(index, node, parent, context)
-        for child in reversed(_children(node)):
-            push((child, node, inner))
+        for name in _fields(type(node)):
+            value = getattr(node, name, None)
+            if type(value) is list:
+                for child in reversed(value):
+                    if isinstance(child, ast.AST):
+                        push((child, node, inner))
+            elif isinstance(value, ast.AST):
+                push((value, node, inner))
     for function, attrs in index.returned.items():
         # ``return self.pos_embed``: the parameter escapes where the def's result does
         if function in index.escaping_calls or (
