@@ -6,7 +6,17 @@ print ``path:line:col`` add one to the column, as flake8 does).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+#: The line breaks Python's tokenizer counts (a lone ``\r`` included), so line numbers
+#: agree with ``ast`` and libcst.
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def line_starts(text: str) -> list[int]:
+    """Offsets where each line of ``text`` begins (the first line is ``starts[0]``)."""
+    return [0, *(match.end() for match in LINE_BREAK.finditer(text))]
 
 
 @dataclass(frozen=True, order=True)

@@ -19,7 +19,6 @@ import codecs
 import difflib
 import io
 import os
-import re
 import stat
 import tempfile
 import tokenize
@@ -32,9 +31,7 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 
 from init_lint.engine import Settings, SourceError, check_text, decode_source, parse
-from init_lint.findings import Edit, Finding, Position
-
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+from init_lint.findings import Edit, Finding, Position, line_starts
 
 
 @dataclass(frozen=True)
@@ -56,13 +53,6 @@ class FixedText:
         return bool(self.applied)
 
 
-def _line_starts(text: str) -> list[int]:
-    """Offsets where each line begins, with the tokenizer's notion of a line break."""
-    starts = [0]
-    starts.extend(match.end() for match in _LINE_BREAK.finditer(text))
-    return starts
-
-
 def _offset(starts: Sequence[int], position: Position, text: str) -> int:
     if not 1 <= position.line <= len(starts):
         raise ValueError(f"line {position.line} is outside the text")
@@ -74,7 +64,7 @@ def _offset(starts: Sequence[int], position: Position, text: str) -> int:
 
 def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     """Apply non-overlapping edits to ``text`` (positions: 1-based lines, 0-based columns)."""
-    starts = _line_starts(text)
+    starts = line_starts(text)
     # From the end; insertions at one place keep their order (the first given comes first).
     spans = sorted(((_offset(starts, e.start, text), _offset(starts, e.end, text), i, e.text)
                     for i, e in enumerate(edits)), reverse=True)

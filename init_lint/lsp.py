@@ -47,7 +47,6 @@ import asyncio
 import enum
 import inspect
 import os
-import re
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -66,7 +65,7 @@ from pygls.workspace import TextDocument
 from init_lint import __version__
 from init_lint.config import Config, ConfigError, discover_config, project_settings
 from init_lint.engine import SourceError, check_text
-from init_lint.findings import Edit, Finding, Position
+from init_lint.findings import Edit, Finding, Position, line_starts
 from init_lint.fixes import fix_text
 from init_lint.import_edits import import_edits, line_edits
 from init_lint.rules import ALL_RULES, Rule
@@ -78,7 +77,6 @@ FIX_ALL_KIND = "source.fixAll.init-lint"
 DEBOUNCE_SECONDS = 0.3
 
 #: Line breaks as both Python's tokenizer and LSP count them.
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _PYTHON_SUFFIXES = (".py", ".pyi")
 _RULES: dict[str, type[Rule]] = {rule.code: rule for rule in ALL_RULES}
 
@@ -114,7 +112,7 @@ class LineIndex:
     def __init__(self, text: str, encoding: str = UTF16) -> None:
         self.text = text
         self.encoding = encoding
-        self.starts = [0, *(match.end() for match in _LINE_BREAK.finditer(text))]
+        self.starts = line_starts(text)
 
     def _line_end(self, line: int) -> int:
         """The offset where line ``line`` (0-based) ends, before its line break."""

@@ -7,7 +7,6 @@ initializing operation with the layers it reaches. See DESIGN.md, "The model of 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -16,7 +15,7 @@ from functools import cached_property
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from init_lint.findings import Position
+from init_lint.findings import Position, line_starts
 
 
 class Consumer(Enum):
@@ -288,7 +287,7 @@ class SourceFacts:
     @cached_property
     def _code(self) -> tuple[str, list[int]]:
         code = self.module.code
-        return code, [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", code)]
+        return code, line_starts(code)
 
     def source_text(self, node: cst.CSTNode) -> str | None:
         """``node`` exactly as the file writes it (``code_for_node`` re-renders nested

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-_LINE = re.compile(r"\r\n|\r|\n")  # the line ends CPython counts (a lone \r included)
+from init_lint.findings import line_starts
+
 _LAST_LINE_END = re.compile(r"(?:\r\n|\r|\n)\Z")
 _CALLABLE = (ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -62,7 +63,7 @@ def build_skeleton(text: str, tree: ast.Module) -> Skeleton | None:
     A body is left out only when it starts on a line of its own (not ``def f(): return 1``)
     and holds no import (the module's import aliases count imports anywhere, so those
     bodies are read up front)."""
-    starts = [0] + [m.end() for m in _LINE.finditer(text)]
+    starts = line_starts(text)
     functions: list[Stub | None] = []
     for node in _functions(tree.body):
         functions.append(_stub(node, text, starts))
