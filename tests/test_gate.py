@@ -13,7 +13,7 @@ import ast
 import textwrap
 
 import pytest
-from test_prefilter import SELECTIONS, SOURCES
+from test_prefilter import SELECTIONS, SOURCES, findings_or_error
 
 from init_lint import engine, gate
 from init_lint.engine import Settings, analyze_text
@@ -23,13 +23,6 @@ DEFAULT = frozenset({"INI001", "INI002", "INI003", "INI004", "INI006"})
 
 def needs_parse(source: str, codes: frozenset[str] = DEFAULT) -> bool:
     return gate.might_have_findings(ast.parse(textwrap.dedent(source)), codes)
-
-
-def findings_or_error(text: str, settings: Settings) -> list[object]:
-    try:
-        return list(analyze_text(text, settings))
-    except engine.SourceError as exc:
-        return [exc.describe()]
 
 
 @pytest.mark.parametrize("selection", sorted(SELECTIONS))

@@ -15,11 +15,10 @@ import textwrap
 
 import libcst as cst
 import pytest
-from test_prefilter import SELECTIONS, SOURCES
+from test_prefilter import SELECTIONS, SOURCES, findings_or_error
 
 from init_lint import engine
 from init_lint.analysis import ModelGraph, build_graph
-from init_lint.analysis import skeleton as skeleton_module
 from init_lint.analysis.skeleton import (
     NeedsFullParse,
     SkeletonBodies,
@@ -51,13 +50,6 @@ def skeleton_graph(text: str) -> tuple[ModelGraph, SkeletonBodies] | None:
     module = cst.parse_module(skeleton.text)
     bodies = SkeletonBodies(skeleton, text, module)
     return build_graph(module, bodies), bodies
-
-
-def findings_or_error(text: str, settings: Settings) -> list[object]:
-    try:
-        return list(analyze_text(text, settings))
-    except engine.SourceError as exc:
-        return [exc.describe()]
 
 
 def test_the_graph_of_a_skeleton_is_the_graph_of_the_file() -> None:
@@ -195,7 +187,7 @@ def test_a_body_libcst_cannot_read_alone_sends_the_file_to_the_full_parse(
             raise cst.ParserSyntaxError("refused", lines=[source], raw_line=1, raw_column=0)
         return real(source)
 
-    monkeypatch.setattr(skeleton_module.cst, "parse_module", refusing)
+    monkeypatch.setattr(cst, "parse_module", refusing)  # the skeleton reads it at call time
     with pytest.raises(NeedsFullParse):
         skeleton_graph(MODEL)
     assert findings_or_error(MODEL, Settings()) == expected
