@@ -144,6 +144,77 @@ def test_a_variant_that_can_produce_a_finding_is_parsed(old: str, new: str, why:
     assert needs_parse(source.replace(old, new)), why
 
 
+CONV1D = """
+    import torch
+    from torch import nn
+    from ...pytorch_utils import Conv1D
+    from ...modeling_utils import PreTrainedModel
+
+
+    class MLP(nn.Module):
+        def __init__(self, config):
+            super().__init__()
+            self.c_fc = Conv1D(4 * config.hidden_size, config.hidden_size)
+            self.c_proj = Conv1D(config.hidden_size, 4 * config.hidden_size)
+            self.act = nn.ReLU()
+
+        def forward(self, x):
+            return self.c_proj(self.act(self.c_fc(x)))
+
+
+    class PreTrained(PreTrainedModel):
+        def _init_weights(self, module):
+            if isinstance(module, Conv1D):
+                nn.init.normal_(module.weight, std=0.02)
+            if isinstance(module, MLP):
+                nn.init.zeros_(module.c_proj.weight)
+
+
+    class Model(PreTrained):
+        def __init__(self, config):
+            super().__init__(config)
+            self.mlp = MLP(config)
+            self.post_init()
+
+        def forward(self, x):
+            return self.mlp(x)
+"""
+
+
+def test_classes_the_analysis_cannot_see_are_seen_to_be_harmless() -> None:
+    # Conv1D and PreTrainedModel come from relative imports the analysis does not resolve:
+    # isinstance(module, Conv1D) is false for torch's own layers and the file's classes bind
+    # no weight; what Conv1D(...) builds is unknown to it. A literal std and a zero weight
+    # before a ReLU are nothing it can judge there.
+    source = textwrap.dedent(CONV1D)
+    assert not needs_parse(source)
+    assert analyze_text(source, Settings()) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "why"),
+    [
+        ("from ...pytorch_utils import Conv1D", "from transformers.pytorch_utils import Conv1D",
+         "an absolute import may name a helper the analysis knows: its result is not unknown"),
+        ("class MLP(nn.Module):\n",
+         "class Norm(nn.LayerNorm):\n    pass\n\n\nclass MLP(nn.Module):\n",
+         "an instance of the file's own norm class gets through isinstance(m, Conv1D)"),
+        ("from ...pytorch_utils import Conv1D",
+         "from ...pytorch_utils import Conv1D\nConv1D = nn.Linear",
+         "the name is bound again: the gate cannot tell which binding the analysis sees"),
+        ("class MLP(nn.Module):\n",
+         "class Conv1D(nn.Linear):\n    pass\n\n\nclass MLP(nn.Module):\n",
+         "a class of the file with the same name"),
+        ("if isinstance(module, Conv1D):", "if isinstance(module, (Conv1D, nn.LayerNorm)):",
+         "a norm lumped in: INI006"),
+    ],
+)
+def test_a_class_the_analysis_may_see_keeps_the_file_open(old: str, new: str, why: str) -> None:
+    source = textwrap.dedent(CONV1D)
+    assert old in source, old
+    assert needs_parse(source.replace(old, new)), why
+
+
 POS_EMBED = """
     import torch
     from torch import nn

@@ -74,6 +74,8 @@ class Index:
     calls: list[tuple[ast.Call, ast.AST | None, Context]] = field(default_factory=list)
     param_names: dict[int, str] = field(default_factory=dict)  # Parameter call -> attribute
     dynamic_attrs: bool = False  # setattr(self, name, ...) with a computed name
+    #: local name -> how many relative imports the analysis does not resolve bind it
+    unresolved_imports: dict[str, int] = field(default_factory=dict)
     norm_named: bool = False
     activation_named: bool = False
     opened: bool = False  # something the gate cannot judge: parse the file
@@ -379,6 +381,7 @@ def _add_import(index: Index, node: ast.Import | ast.ImportFrom) -> None:
             relative = relative_target(module, alias.name)
             if relative is None:
                 _bind(index.names, local, None)
+                index.unresolved_imports[local] = index.unresolved_imports.get(local, 0) + 1
                 continue
             target = relative
         else:

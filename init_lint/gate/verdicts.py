@@ -4,6 +4,7 @@ mirrors why the analysis and the rules stay silent on such a site (``init_lint.g
 from __future__ import annotations
 
 import ast
+import builtins
 from enum import Enum
 
 from init_lint.gate.index import (
@@ -44,12 +45,31 @@ class Kind(Enum):
 _ABSTRACT = frozenset({"Module", "Sequential", "ModuleList", "ModuleDict", "Container"})
 
 
+#: Names Python binds itself: never an import the gate can reason about.
+_BUILTIN_NAMES = frozenset(dir(builtins))
+
+
+def _torch_class_kind(name: str) -> Kind:
+    """The kind of the class a qualified name stands for (unknown outside ``torch.nn``)."""
+    if not name.startswith("torch.nn."):
+        return Kind.UNKNOWN
+    last = name.rsplit(".", 1)[-1]
+    if last in NORM_CLASSES:
+        return Kind.NORM
+    if last in LAYER_MODULES:
+        return Kind.LAYER
+    if last in _ABSTRACT or last.startswith("_") or name.count(".") > 2:
+        return Kind.UNKNOWN  # nn.Module, nn.modules.batchnorm._BatchNorm
+    return Kind.OTHER
+
+
 class Judge:
     def __init__(self, index: Index, codes: frozenset[str]) -> None:
         self.index = index
         self.codes = codes
         self._opaque_names: dict[str, bool] = {}
         self._opaque_attrs: dict[str, bool] = {}
+        self._instance_kinds: set[Kind] | None = None
 
     def harmless(self, site: Site) -> bool:
         info = INITIALIZERS.get(site.function)
@@ -162,7 +182,13 @@ class Judge:
                owner: ast.ClassDef | None) -> set[Kind]:
         """The kinds of object ``base`` can be; empty: unknown."""
         if isinstance(base, ast.Name) and base.id in narrow:
-            return {self._class_kind(c, set()) for c in narrow[base.id]}
+            kinds: set[Kind] = set()
+            for cls in narrow[base.id]:
+                if self._invisible(cls, constructed=False):
+                    kinds |= self._any_instance_kinds()
+                else:
+                    kinds.add(self._class_kind(cls, set()))
+            return kinds
         if isinstance(base, ast.Name) and base.id == "self" and owner is not None:
             return {self._own_class_kind(owner, {owner.name})}
         if isinstance(base, ast.Attribute):
@@ -175,25 +201,65 @@ class Judge:
 
     def _value_kind(self, value: ast.expr | None) -> Kind:
         if isinstance(value, ast.Call):
+            if self._invisible(value.func, constructed=True):
+                return Kind.OTHER  # the analysis cannot know what the call gives
             return self._class_kind(value.func, set())
         return Kind.UNKNOWN
 
     def _class_kind(self, node: ast.expr, seen: set[str]) -> Kind:
-        for name in self._qualified_class(node):
-            if name.startswith("torch.nn."):
-                last = name.rsplit(".", 1)[-1]
-                if last in NORM_CLASSES:
-                    return Kind.NORM
-                if last in LAYER_MODULES:
-                    return Kind.LAYER
-                if last in _ABSTRACT or last.startswith("_") or name.count(".") > 2:
-                    return Kind.UNKNOWN  # nn.Module, nn.modules.batchnorm._BatchNorm
-                return Kind.OTHER
-            return Kind.UNKNOWN
-        if isinstance(node, ast.Name) and node.id in self.index.classes and (
-                node.id not in seen) and len(self.index.classes[node.id]) == 1:
-            return self._own_class_kind(self.index.classes[node.id][0], seen | {node.id})
+        names = self._qualified_class(node)
+        local = node.id if isinstance(node, ast.Name) else None
+        in_file = local is not None and local in self.index.classes
+        if names:
+            # every binding counts: an import and a class of the same name, or two imports
+            # that disagree, leave the kind unknown
+            kinds = {_torch_class_kind(name) for name in names}
+            return kinds.pop() if len(kinds) == 1 and not in_file else Kind.UNKNOWN
+        if local is not None and in_file and local not in seen and (
+                len(self.index.classes[local]) == 1):
+            return self._own_class_kind(self.index.classes[local][0], seen | {local})
         return Kind.UNKNOWN
+
+    def _invisible(self, node: ast.expr, constructed: bool) -> bool:
+        """A class the analysis cannot see: a name bound only by imports from outside
+        ``torch`` (HF's ``from ...pytorch_utils import Conv1D``, ``from ...modeling_utils
+        import PreTrainedModel``), and by nothing else in the file.
+
+        To the analysis such a class has no instances of torch's own modules
+        (``isinstance`` is false for them, unknown for instances of the file's classes) and
+        adds nothing to the file's classes that derive from it: what they hold, they bind
+        here. Calling it (``constructed``) gives a value it knows nothing of, but only for a
+        relative import: an absolute one may be a library helper it knows (``zero_module``,
+        ``copy.deepcopy``, timm's activations), so it stays unknown."""
+        if not isinstance(node, ast.Name) or node.id in self.index.classes or (
+                node.id in _BUILTIN_NAMES):
+            return False
+        unresolved = self.index.unresolved_imports.get(node.id, 0)
+        if len(self.index.names.get(node.id, ())) != unresolved:
+            return False  # also assigned, defined or a parameter somewhere
+        targets = self.index.aliases.get(node.id, set())
+        if constructed:
+            return unresolved > 0 and not targets
+        return (unresolved > 0 or bool(targets)) and not any(
+            t == "torch" or t.startswith("torch.") for t in targets)
+
+    def _any_instance_kinds(self) -> set[Kind]:
+        """What ``x`` can be under ``isinstance(x, C)`` with ``C`` invisible: an instance of
+        any class of the file (their own kinds), whose ``weight`` is whatever the file
+        binds to a ``.weight`` anywhere (``setattr``/``register_parameter`` included)."""
+        if self._instance_kinds is None:
+            kinds = {self._own_class_kind(cls, {cls.name})
+                     for defs in self.index.classes.values() for cls in defs}
+            for value in self.index.attrs.get("weight", []):
+                if value is None:
+                    kinds.add(Kind.UNKNOWN)
+                elif not self._vector_parameter(value):
+                    kinds.add(Kind.RAW if isinstance(value, ast.Call) and (
+                        self._qualified_class(value.func) & PARAMETER) else Kind.UNKNOWN)
+            if self.index.dynamic_attrs:
+                kinds.add(Kind.UNKNOWN)
+            self._instance_kinds = kinds or {Kind.OTHER}
+        return self._instance_kinds
 
     def _qualified_class(self, node: ast.expr) -> set[str]:
         return qualified(self.index, node)
@@ -205,6 +271,8 @@ class Judge:
             names = self._qualified_class(base)
             if names == {"torch.nn.Module"} or names == {"torch.nn.modules.module.Module"}:
                 continue
+            if self._invisible(base, constructed=False):
+                continue  # adds nothing the analysis sees: the class binds what it holds
             kind = self._class_kind(base, seen)
             if kind is not Kind.VECTOR:
                 return kind if kind in (Kind.NORM, Kind.LAYER) else Kind.UNKNOWN
