@@ -20,6 +20,7 @@ from test_prefilter import SELECTIONS, SOURCES, findings_or_error
 from init_lint import engine
 from init_lint.analysis import ModelGraph, build_graph
 from init_lint.analysis.skeleton import (
+    BODY_CACHE,
     NeedsFullParse,
     SkeletonBodies,
     build_skeleton,
@@ -28,6 +29,12 @@ from init_lint.analysis.skeleton import (
 from init_lint.analysis.walk import descendants
 from init_lint.engine import Settings, analyze_text
 from init_lint.findings import Finding
+
+
+@pytest.fixture(autouse=True)
+def no_bodies_from_earlier_tests() -> None:
+    """Bodies parsed by an earlier test would not be parsed again (``BODY_CACHE``)."""
+    BODY_CACHE.clear()
 
 
 def summary(graph: ModelGraph) -> object:
@@ -116,6 +123,36 @@ def test_a_body_is_parsed_only_when_the_analysis_runs_it() -> None:
     assert "chunk" not in skeleton.text and "a block" not in skeleton.text
 
 
+def test_a_body_read_in_an_earlier_file_is_not_parsed_again(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert skeleton_graph(MODEL) is not None  # reads __init__ and forward
+    parsed: list[str] = []
+    parse_module = cst.parse_module
+
+    def counting(text: str) -> cst.Module:
+        parsed.append(text)
+        return parse_module(text)
+
+    monkeypatch.setattr(cst, "parse_module", counting)
+    other = MODEL.replace('"a block"', '"another file"')
+    built = skeleton_graph(other)
+    assert built is not None
+    assert len(parsed) == 1 and not parsed[0].startswith("if 1:")  # the skeleton alone
+    assert summary(built[0]) == summary(build_graph(parse_module(other)))
+
+
+def test_twin_bodies_in_one_file_are_two_trees() -> None:
+    # The analysis tells construction sites apart by node identity: a class copied under
+    # another name must not share its trees with the original, or its layers would merge.
+    twins = MODEL + "\n\n" + MODEL[MODEL.index("class Block"):].replace("Block", "Twin")
+    built = skeleton_graph(twins)
+    assert built is not None
+    full = build_graph(cst.parse_module(twins))
+    assert summary(built[0]) == summary(full)
+    assert [layer.kind for layer in built[0].layers.values()] == ["Linear", "Linear"]
+
+
 def test_a_file_with_a_finding_is_analyzed_from_the_full_parse() -> None:
     # Xavier before ReLU: the skeleton cannot give the finding a position.
     assert engine.analyze_skeleton(MODEL, ast.parse(MODEL), Settings()) is None
@@ -176,10 +213,53 @@ def test_a_function_with_an_import_stays_whole() -> None:
     assert [s is not None for s in skeleton.functions] == [False, True]
 
 
+NESTED_IMPORTS = """
+    class Model:
+        def forward(self, x):
+            \"\"\"Example:
+
+            >>> from transformers import AutoModel
+            >>> import torch
+            \"\"\"
+            return x  # the word import, in a comment
+
+        def lazy(self):
+            if self.x:
+                try:
+                    pass
+                except ImportError:
+                    from torch import nn as torch_nn
+            return 1
+
+        def nested(self):
+            def inner():
+                with open("f"):
+                    import torch.nn.init as tinit
+            return inner
+
+        def matched(self, kind):
+            match kind:
+                case "a":
+                    from torch.nn import init
+            return 1
+"""
+
+
+def test_only_an_import_statement_keeps_a_body_whole() -> None:
+    # Docstring examples and comments say "import" in many real bodies (most forward
+    # methods of transformers): those are still left out; an import statement at any
+    # depth (else/except, a nested def, a with, a match case) keeps the body whole.
+    source = textwrap.dedent(NESTED_IMPORTS)
+    skeleton = build_skeleton(source, ast.parse(source))
+    assert skeleton is not None
+    assert [s is not None for s in skeleton.functions] == [True, False, False, False]
+
+
 def test_a_body_libcst_cannot_read_alone_sends_the_file_to_the_full_parse(
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
     expected = findings_or_error(MODEL, Settings())
+    BODY_CACHE.clear()  # that check read MODEL's bodies
     real = cst.parse_module
 
     def refusing(source: str) -> cst.Module:

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import ast
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -61,8 +63,8 @@ def build_skeleton(text: str, tree: ast.Module) -> Skeleton | None:
     """The skeleton of ``text`` (CPython's ``tree`` of it); None when nothing is left out.
 
     A body is left out only when it starts on a line of its own (not ``def f(): return 1``)
-    and holds no import (the module's import aliases count imports anywhere, so those
-    bodies are read up front)."""
+    and holds no import statement (the module's import aliases count imports anywhere, so
+    those bodies are read up front)."""
     starts = line_starts(text)
     functions: list[Stub | None] = []
     for node in _functions(tree.body):
@@ -115,9 +117,72 @@ def _stub(node: ast.FunctionDef | ast.AsyncFunctionDef, text: str,
         indent = head[:len(head) - len(stripped)]
         if len(indent.encode("utf-8")) != first.col_offset or not indent:
             return None
-    if "import" in text[start:end]:
-        return None
+    if "import" in text[start:end] and _holds_import(node.body):
+        return None  # the word alone is common: docstring examples (">>> from x import y")
     return Stub(node, start, end)
+
+
+def _holds_import(body: Sequence[ast.stmt]) -> bool:
+    """An import statement anywhere in the block (imports are statements: the blocks of
+    compound statements, nested defs and classes are all there is to look through)."""
+    for statement in body:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            return True
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(statement, name, None)
+            if isinstance(block, list) and _holds_import(block):
+                return True
+        for part in (*getattr(statement, "handlers", ()), *getattr(statement, "cases", ())):
+            if _holds_import(part.body):
+                return True
+    return False
+
+
+class BodyCache:
+    """Parsed bodies by their text, shared between the files of one process.
+
+    Model code repeats itself across files (transformers copies functions between models on
+    purpose: ``# Copied from``, ``modular_*.py`` beside ``modeling_*.py``): a fifth of the
+    body text the analysis reads on ``transformers/models`` is a body it has read in a
+    recent file. libcst's trees are immutable, and a skeleton's nodes never give positions,
+    so a body parsed once serves every file that holds the same text. Bounded by the text
+    it holds (least recently used out first): a tree costs ~30 times its text in memory.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.size = 0
+        self.entries: OrderedDict[str, cst.BaseSuite] = OrderedDict()
+        self.lock = threading.Lock()  # the language server analyzes on a worker thread
+
+    def get(self, text: str) -> cst.BaseSuite | None:
+        with self.lock:
+            found = self.entries.get(text)
+            if found is not None:
+                self.entries.move_to_end(text)
+            return found
+
+    def put(self, text: str, body: cst.BaseSuite) -> None:
+        if len(text) > self.budget:
+            return
+        with self.lock:
+            if text in self.entries:
+                return
+            self.entries[text] = body
+            self.size += len(text)
+            while self.size > self.budget:
+                old, _ = self.entries.popitem(last=False)
+                self.size -= len(old)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+            self.size = 0
+
+
+#: 1 MB of body text (~30 MB of trees): on ``transformers/models`` it catches a quarter of
+#: the body text the analysis reads (an unbounded one: 28%).
+BODY_CACHE = BodyCache(1024 * 1024)
 
 
 class Bodies:
@@ -147,6 +212,9 @@ class SkeletonBodies(Bodies):
         self.source = source
         self.stubs: dict[int, Stub] = {}
         self.parsed: dict[int, cst.BaseSuite] = {}
+        # bodies of BODY_CACHE this file uses: one object at most once per file (the
+        # analysis tells construction sites apart by node identity)
+        self.shared: dict[int, cst.BaseSuite] = {}
         self.newline = module.default_newline
         functions = list(_cst_functions(module.body))
         if len(functions) != len(skeleton.functions):
@@ -170,14 +238,22 @@ class SkeletonBodies(Bodies):
     def _parse(self, stub: Stub) -> cst.BaseSuite:
         # Inside an `if` the body keeps its own indentation (tabs, odd widths): the block
         # is read exactly as the file writes it.
+        text = f"if 1:{self.newline}{stub.text(self.source)}"
+        found = BODY_CACHE.get(text)
+        if found is not None and id(found) not in self.shared:
+            self.shared[id(found)] = found
+            return found
         try:
-            wrapper = cst.parse_module(f"if 1:{self.newline}{stub.text(self.source)}")
+            wrapper = cst.parse_module(text)
         except Exception as exc:  # noqa: BLE001 - any failure: the full parse decides
             raise NeedsFullParse(f"a body libcst cannot read alone: {exc}") from None
         statement = wrapper.body[0] if len(wrapper.body) == 1 else None
         if not isinstance(statement, cst.If) or not isinstance(statement.body,
                                                                 cst.IndentedBlock):
             raise NeedsFullParse("a body that did not come back as one block")
+        if found is None:
+            BODY_CACHE.put(text, statement.body)
+            self.shared[id(statement.body)] = statement.body
         return statement.body
 
     def may_mention(self, node: cst.FunctionDef, words: Sequence[str]) -> bool:
