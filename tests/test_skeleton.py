@@ -20,7 +20,6 @@ from test_prefilter import SELECTIONS, SOURCES, findings_or_error
 from init_lint import engine
 from init_lint.analysis import ModelGraph, build_graph
 from init_lint.analysis.skeleton import (
-    BODY_CACHE,
     NeedsFullParse,
     SkeletonBodies,
     build_skeleton,
@@ -29,12 +28,6 @@ from init_lint.analysis.skeleton import (
 from init_lint.analysis.walk import descendants
 from init_lint.engine import Settings, analyze_text
 from init_lint.findings import Finding
-
-
-@pytest.fixture(autouse=True)
-def no_bodies_from_earlier_tests() -> None:
-    """Bodies parsed by an earlier test would not be parsed again (``BODY_CACHE``)."""
-    BODY_CACHE.clear()
 
 
 def summary(graph: ModelGraph) -> object:
@@ -121,36 +114,6 @@ def test_a_body_is_parsed_only_when_the_analysis_runs_it() -> None:
     skeleton = build_skeleton(MODEL, ast.parse(MODEL))
     assert skeleton is not None
     assert "chunk" not in skeleton.text and "a block" not in skeleton.text
-
-
-def test_a_body_read_in_an_earlier_file_is_not_parsed_again(
-    monkeypatch: pytest.MonkeyPatch
-) -> None:
-    assert skeleton_graph(MODEL) is not None  # reads __init__ and forward
-    parsed: list[str] = []
-    parse_module = cst.parse_module
-
-    def counting(text: str) -> cst.Module:
-        parsed.append(text)
-        return parse_module(text)
-
-    monkeypatch.setattr(cst, "parse_module", counting)
-    other = MODEL.replace('"a block"', '"another file"')
-    built = skeleton_graph(other)
-    assert built is not None
-    assert len(parsed) == 1 and not parsed[0].startswith("if 1:")  # the skeleton alone
-    assert summary(built[0]) == summary(build_graph(parse_module(other)))
-
-
-def test_twin_bodies_in_one_file_are_two_trees() -> None:
-    # The analysis tells construction sites apart by node identity: a class copied under
-    # another name must not share its trees with the original, or its layers would merge.
-    twins = MODEL + "\n\n" + MODEL[MODEL.index("class Block"):].replace("Block", "Twin")
-    built = skeleton_graph(twins)
-    assert built is not None
-    full = build_graph(cst.parse_module(twins))
-    assert summary(built[0]) == summary(full)
-    assert [layer.kind for layer in built[0].layers.values()] == ["Linear", "Linear"]
 
 
 def test_a_file_with_a_finding_is_analyzed_from_the_full_parse() -> None:
@@ -259,7 +222,6 @@ def test_a_body_libcst_cannot_read_alone_sends_the_file_to_the_full_parse(
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
     expected = findings_or_error(MODEL, Settings())
-    BODY_CACHE.clear()  # that check read MODEL's bodies
     real = cst.parse_module
 
     def refusing(source: str) -> cst.Module:

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import ast
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -138,53 +136,6 @@ def _holds_import(body: Sequence[ast.stmt]) -> bool:
     return False
 
 
-class BodyCache:
-    """Parsed bodies by their text, shared between the files of one process.
-
-    Model code repeats itself across files (transformers copies functions between models on
-    purpose: ``# Copied from``, ``modular_*.py`` beside ``modeling_*.py``): a fifth of the
-    body text the analysis reads on ``transformers/models`` is a body it has read in a
-    recent file. libcst's trees are immutable, and a skeleton's nodes never give positions,
-    so a body parsed once serves every file that holds the same text. Bounded by the text
-    it holds (least recently used out first): a tree costs ~30 times its text in memory.
-    """
-
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
-        self.size = 0
-        self.entries: OrderedDict[str, cst.BaseSuite] = OrderedDict()
-        self.lock = threading.Lock()  # the language server analyzes on a worker thread
-
-    def get(self, text: str) -> cst.BaseSuite | None:
-        with self.lock:
-            found = self.entries.get(text)
-            if found is not None:
-                self.entries.move_to_end(text)
-            return found
-
-    def put(self, text: str, body: cst.BaseSuite) -> None:
-        if len(text) > self.budget:
-            return
-        with self.lock:
-            if text in self.entries:
-                return
-            self.entries[text] = body
-            self.size += len(text)
-            while self.size > self.budget:
-                old, _ = self.entries.popitem(last=False)
-                self.size -= len(old)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.entries.clear()
-            self.size = 0
-
-
-#: 1 MB of body text (~30 MB of trees): on ``transformers/models`` it catches a quarter of
-#: the body text the analysis reads (an unbounded one: 28%).
-BODY_CACHE = BodyCache(1024 * 1024)
-
-
 class Bodies:
     """Function bodies for the interpreter: in a full parse, each node's own."""
 
@@ -212,9 +163,6 @@ class SkeletonBodies(Bodies):
         self.source = source
         self.stubs: dict[int, Stub] = {}
         self.parsed: dict[int, cst.BaseSuite] = {}
-        # bodies of BODY_CACHE this file uses: one object at most once per file (the
-        # analysis tells construction sites apart by node identity)
-        self.shared: dict[int, cst.BaseSuite] = {}
         self.newline = module.default_newline
         functions = list(_cst_functions(module.body))
         if len(functions) != len(skeleton.functions):
@@ -238,22 +186,14 @@ class SkeletonBodies(Bodies):
     def _parse(self, stub: Stub) -> cst.BaseSuite:
         # Inside an `if` the body keeps its own indentation (tabs, odd widths): the block
         # is read exactly as the file writes it.
-        text = f"if 1:{self.newline}{stub.text(self.source)}"
-        found = BODY_CACHE.get(text)
-        if found is not None and id(found) not in self.shared:
-            self.shared[id(found)] = found
-            return found
         try:
-            wrapper = cst.parse_module(text)
+            wrapper = cst.parse_module(f"if 1:{self.newline}{stub.text(self.source)}")
         except Exception as exc:  # noqa: BLE001 - any failure: the full parse decides
             raise NeedsFullParse(f"a body libcst cannot read alone: {exc}") from None
         statement = wrapper.body[0] if len(wrapper.body) == 1 else None
         if not isinstance(statement, cst.If) or not isinstance(statement.body,
                                                                 cst.IndentedBlock):
             raise NeedsFullParse("a body that did not come back as one block")
-        if found is None:
-            BODY_CACHE.put(text, statement.body)
-            self.shared[id(statement.body)] = statement.body
         return statement.body
 
     def may_mention(self, node: cst.FunctionDef, words: Sequence[str]) -> bool:
