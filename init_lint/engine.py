@@ -249,26 +249,33 @@ def analyze_text(text: str, settings: Settings, tree: ast.AST | None = None) -> 
     ``tree``: CPython's tree of ``text`` if the caller has it (then it is not parsed again).
     """
     with gc_paused():
-        if not might_have_findings(text, settings):
-            if tree is None and cpython_syntax_error(text) is not None:
-                parse(text)  # raises SourceError unless libcst can read it after all
-            return []
-        if tree is None:
-            parsed = cpython_parse(text)
-            tree = parsed if isinstance(parsed, ast.Module) else None
-        if USE_GATE and isinstance(tree, ast.Module):
-            cpython_syntax_error(text, tree)  # the guards libcst needs, on the same tree
-            codes = frozenset(rule.code for rule in ALL_RULES if settings.enabled(rule))
-            try:
-                if not gate.might_have_findings(tree, codes):
-                    return []
-            except RecursionError:
-                pass  # too deep for the gate's helpers: let the analysis decide
-        if USE_SKELETON and isinstance(tree, ast.Module):
-            found = analyze_skeleton(text, tree, settings)
-            if found is not None:
-                return found
-        return analyze_module(parse(text, tree), settings)
+        # The trees are the callee's locals: gone before the collector is back on, which
+        # would otherwise walk them all in its first collection (one per file)
+        return _analyze_text(text, settings, tree)
+
+
+def _analyze_text(text: str, settings: Settings, tree: ast.AST | None) -> list[Finding]:
+    """``analyze_text`` with the collector off."""
+    if not might_have_findings(text, settings):
+        if tree is None and cpython_syntax_error(text) is not None:
+            parse(text)  # raises SourceError unless libcst can read it after all
+        return []
+    if tree is None:
+        parsed = cpython_parse(text)
+        tree = parsed if isinstance(parsed, ast.Module) else None
+    if USE_GATE and isinstance(tree, ast.Module):
+        cpython_syntax_error(text, tree)  # the guards libcst needs, on the same tree
+        codes = frozenset(rule.code for rule in ALL_RULES if settings.enabled(rule))
+        try:
+            if not gate.might_have_findings(tree, codes):
+                return []
+        except RecursionError:
+            pass  # too deep for the gate's helpers: let the analysis decide
+    if USE_SKELETON and isinstance(tree, ast.Module):
+        found = analyze_skeleton(text, tree, settings)
+        if found is not None:
+            return found
+    return analyze_module(parse(text, tree), settings)
 
 
 def analyze_skeleton(text: str, tree: ast.Module, settings: Settings) -> list[Finding] | None:

@@ -223,37 +223,38 @@ class ExpressionMixin(InterpreterBase):
                       frame: Frame) -> list[Value]:
         results: list[Value] = []
         local = Frame(dict(frame.local), frame.closure, frame.owner, frame.receiver)
-        local.local.update({})
-
-        def run(comp: cst.CompFor) -> None:
-            iterable = self.evaluate(comp.iter, local)
-            items = self.iterate_for_loop(iterable)
-            unknown = items is None or len(items) > _MAX_UNROLL
-            loop_items = [UNKNOWN, UNKNOWN] if unknown or items is None else items
-            for item in loop_items:
-                self.assign(comp.target, item, local)
-                keep: bool | None = True
-                for cond in comp.ifs:
-                    truth = self.truth(self.evaluate(cond.test, local))
-                    if truth is False:
-                        keep = False
-                        break
-                    if truth is None:
-                        keep = None
-                if keep is False:
-                    continue
-                if comp.inner_for_in is not None:
-                    run(comp.inner_for_in)
-                else:
-                    value = self.evaluate(element, local)
-                    if keep is None or unknown:
-                        self.uncertain += 1
-                        value = self.maybe(value) if keep is None else value
-                        self.uncertain -= 1
-                    results.append(value)
-
-        run(for_in)
+        self._run_comprehension(for_in, element, local, results)
         return results
+
+    def _run_comprehension(self, comp: cst.CompFor, element: cst.BaseExpression,
+                           local: Frame, results: list[Value]) -> None:
+        # a method, not a recursive closure: that would be a reference cycle holding the
+        # interpreter (and the file's tree) until the collector runs
+        iterable = self.evaluate(comp.iter, local)
+        items = self.iterate_for_loop(iterable)
+        unknown = items is None or len(items) > _MAX_UNROLL
+        loop_items = [UNKNOWN, UNKNOWN] if unknown or items is None else items
+        for item in loop_items:
+            self.assign(comp.target, item, local)
+            keep: bool | None = True
+            for cond in comp.ifs:
+                truth = self.truth(self.evaluate(cond.test, local))
+                if truth is False:
+                    keep = False
+                    break
+                if truth is None:
+                    keep = None
+            if keep is False:
+                continue
+            if comp.inner_for_in is not None:
+                self._run_comprehension(comp.inner_for_in, element, local, results)
+            else:
+                value = self.evaluate(element, local)
+                if keep is None or unknown:
+                    self.uncertain += 1
+                    value = self.maybe(value) if keep is None else value
+                    self.uncertain -= 1
+                results.append(value)
 
     def subscript(self, node: cst.Subscript, frame: Frame) -> Value:
         container = self.evaluate(node.value, frame)

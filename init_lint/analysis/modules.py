@@ -105,24 +105,24 @@ class ModuleMixin(InterpreterBase):
     def modules_of(self, root: Value) -> list[Value]:
         """``root.modules()``: the root and every submodule, depth first, once each."""
         found: list[Value] = []
-        seen: set[int] = set()
-
-        def walk(value: Value) -> None:
-            for opt in options(value):
-                if id(opt) in seen:
-                    continue
-                if isinstance(opt, (ModuleObj,)):
-                    seen.add(id(opt))
-                    if not (isinstance(opt, PassMod) and opt.kind == "Maybe"):
-                        found.append(opt)
-                    for child in self.children_of(opt):
-                        walk(child)
-                elif opt is UNKNOWN:
-                    if not any(f is UNKNOWN for f in found):
-                        found.append(UNKNOWN)
-
-        walk(root)
+        self._walk_modules(root, found, set())
         return found
+
+    # The walks are methods, not closures: a recursive closure is a reference cycle that
+    # would keep the interpreter (and the file's tree) alive until the collector runs.
+    def _walk_modules(self, value: Value, found: list[Value], seen: set[int]) -> None:
+        for opt in options(value):
+            if id(opt) in seen:
+                continue
+            if isinstance(opt, (ModuleObj,)):
+                seen.add(id(opt))
+                if not (isinstance(opt, PassMod) and opt.kind == "Maybe"):
+                    found.append(opt)
+                for child in self.children_of(opt):
+                    self._walk_modules(child, found, seen)
+            elif opt is UNKNOWN:
+                if not any(f is UNKNOWN for f in found):
+                    found.append(UNKNOWN)
 
     def children_of(self, module: Value) -> list[Value]:
         return [child for _, child in self.named_children_of(module)]
@@ -158,82 +158,81 @@ class ModuleMixin(InterpreterBase):
     def named_modules_of(self, root: Value) -> list[Value]:
         """``root.named_modules()`` as (dotted name, module) tuples, the root named ""."""
         found: list[Value] = []
-        seen: set[int] = set()
-
-        def walk(name: Value, value: Value) -> None:
-            for opt in options(value):
-                if id(opt) in seen:
-                    continue
-                if isinstance(opt, ModuleObj):
-                    seen.add(id(opt))
-                    found.append(TupleV((name, opt)))
-                    for child_name, child in self.named_children_of(opt):
-                        joined: Value = UNKNOWN
-                        if isinstance(name, Const) and isinstance(child_name, Const):
-                            joined = Const(f"{name.value}.{child_name.value}" if name.value
-                                           else str(child_name.value))
-                        walk(joined, child)
-                elif opt is UNKNOWN:
-                    found.append(TupleV((UNKNOWN, UNKNOWN)))
-
-        walk(Const(""), root)
+        self._walk_named_modules(Const(""), root, found, set())
         return found
+
+    def _walk_named_modules(self, name: Value, value: Value, found: list[Value],
+                            seen: set[int]) -> None:
+        for opt in options(value):
+            if id(opt) in seen:
+                continue
+            if isinstance(opt, ModuleObj):
+                seen.add(id(opt))
+                found.append(TupleV((name, opt)))
+                for child_name, child in self.named_children_of(opt):
+                    joined: Value = UNKNOWN
+                    if isinstance(name, Const) and isinstance(child_name, Const):
+                        joined = Const(f"{name.value}.{child_name.value}" if name.value
+                                       else str(child_name.value))
+                    self._walk_named_modules(joined, child, found, seen)
+            elif opt is UNKNOWN:
+                found.append(TupleV((UNKNOWN, UNKNOWN)))
 
     def named_parameters_of(self, root: Value) -> list[Value]:
         """``root.named_parameters()`` as (name, TensorRef) tuples."""
         result: list[Value] = []
-
-        def walk(value: Value, prefix: str, seen: set[int]) -> None:
-            for opt in options(value):
-                if id(opt) in seen:
-                    continue
-                seen.add(id(opt))
-                if isinstance(opt, LayerMod):
-                    rec = self.records[opt.key]
-                    role = "norm" if rec.is_norm else "layer"
-                    dim = len(rec.shape) + (0 if rec.kind.startswith(("Linear", "Bilinear"))
-                                            else _conv_dims(rec.kind)) if rec.shape else (
-                        1 if rec.is_norm else _weight_dim(rec.kind))
-                    result.append(TupleV((Const(prefix + "weight"),
-                                          TensorRef(opt.key, "weight", role, dim))))
-                    if opt.has_bias:
-                        result.append(TupleV((Const(prefix + "bias"),
-                                              TensorRef(opt.key, "bias", role, 1))))
-                elif isinstance(opt, OtherMod):
-                    result.append(TupleV((UNKNOWN, TensorRef(opt.key, "?", "other", None))))
-                elif isinstance(opt, SeqMod):
-                    for item, name in zip(opt.items, opt.names, strict=False):
-                        walk(item, f"{prefix}{name}.", seen)
-                elif isinstance(opt, TransformerLayerMod):
-                    for name, item in opt.named_children():
-                        walk(item, f"{prefix}{name}.", seen)
-                elif isinstance(opt, Instance):
-                    for name, attr in opt.attrs.items():
-                        for a in options(attr):
-                            if isinstance(a, Param):
-                                dim = len(a.shape) if a.shape is not None else None
-                                result.append(TupleV((Const(prefix + name),
-                                                      TensorRef(a.key, "weight", "raw", dim))))
-                            elif isinstance(a, ModuleObj):
-                                walk(a, f"{prefix}{name}.", seen)
-                            elif isinstance(a, ListObj) and a.module_list:
-                                for i, item in enumerate(a.items):
-                                    walk(item, f"{prefix}{name}.{i}.", seen)
-                            elif isinstance(a, DictObj) and a.module_dict:
-                                for k, item in a.items.items():
-                                    walk(item, f"{prefix}{name}.{k}.", seen)
-                    if opt.seq_items:
-                        for i, item in enumerate(opt.seq_items):
-                            walk(item, f"{prefix}{i}.", seen)
-                    if any(b not in ("torch.nn.Module", "torch.nn.Sequential",
-                                     "torch.nn.ModuleList")
-                           for b in opt.cls.external_bases()):
-                        result.append(TupleV((UNKNOWN, UNKNOWN)))
-                elif opt is UNKNOWN:
-                    result.append(TupleV((UNKNOWN, UNKNOWN)))
-
-        walk(root, "", set())
+        self._walk_parameters(root, "", set(), result)
         return result
+
+    def _walk_parameters(self, value: Value, prefix: str, seen: set[int],
+                         result: list[Value]) -> None:
+        for opt in options(value):
+            if id(opt) in seen:
+                continue
+            seen.add(id(opt))
+            if isinstance(opt, LayerMod):
+                rec = self.records[opt.key]
+                role = "norm" if rec.is_norm else "layer"
+                dim = len(rec.shape) + (0 if rec.kind.startswith(("Linear", "Bilinear"))
+                                        else _conv_dims(rec.kind)) if rec.shape else (
+                    1 if rec.is_norm else _weight_dim(rec.kind))
+                result.append(TupleV((Const(prefix + "weight"),
+                                      TensorRef(opt.key, "weight", role, dim))))
+                if opt.has_bias:
+                    result.append(TupleV((Const(prefix + "bias"),
+                                          TensorRef(opt.key, "bias", role, 1))))
+            elif isinstance(opt, OtherMod):
+                result.append(TupleV((UNKNOWN, TensorRef(opt.key, "?", "other", None))))
+            elif isinstance(opt, SeqMod):
+                for item, name in zip(opt.items, opt.names, strict=False):
+                    self._walk_parameters(item, f"{prefix}{name}.", seen, result)
+            elif isinstance(opt, TransformerLayerMod):
+                for name, item in opt.named_children():
+                    self._walk_parameters(item, f"{prefix}{name}.", seen, result)
+            elif isinstance(opt, Instance):
+                for name, attr in opt.attrs.items():
+                    for a in options(attr):
+                        if isinstance(a, Param):
+                            dim = len(a.shape) if a.shape is not None else None
+                            result.append(TupleV((Const(prefix + name),
+                                                  TensorRef(a.key, "weight", "raw", dim))))
+                        elif isinstance(a, ModuleObj):
+                            self._walk_parameters(a, f"{prefix}{name}.", seen, result)
+                        elif isinstance(a, ListObj) and a.module_list:
+                            for i, item in enumerate(a.items):
+                                self._walk_parameters(item, f"{prefix}{name}.{i}.", seen, result)
+                        elif isinstance(a, DictObj) and a.module_dict:
+                            for k, item in a.items.items():
+                                self._walk_parameters(item, f"{prefix}{name}.{k}.", seen, result)
+                if opt.seq_items:
+                    for i, item in enumerate(opt.seq_items):
+                        self._walk_parameters(item, f"{prefix}{i}.", seen, result)
+                if any(b not in ("torch.nn.Module", "torch.nn.Sequential",
+                                 "torch.nn.ModuleList")
+                       for b in opt.cls.external_bases()):
+                    result.append(TupleV((UNKNOWN, UNKNOWN)))
+            elif opt is UNKNOWN:
+                result.append(TupleV((UNKNOWN, UNKNOWN)))
 
 
     def is_sole_receiver(self, receiver: ModuleObj, node: cst.Call) -> bool:
