@@ -127,12 +127,16 @@ class BranchMixin(InterpreterBase):
             clones[id(value)] = clone
             return clone
 
-        for name, value in list(frame.local.items()):
-            frame.local[name] = fork(value)
+        # Only lists and dicts are copied (most values are neither: skip them unseen)
+        local = frame.local
+        for name, value in list(local.items()):
+            if isinstance(value, (ListObj, DictObj)):
+                local[name] = fork(value)
         if isinstance(frame.receiver, Instance):
             attrs = frame.receiver.attrs
             for name, value in list(attrs.items()):
-                attrs[name] = fork(value)
+                if isinstance(value, (ListObj, DictObj)):
+                    attrs[name] = fork(value)
 
     def unfork(self, names: dict[str, Value]) -> None:
         """Write a single branch's copies back into the originals."""
