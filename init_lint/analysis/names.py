@@ -13,7 +13,8 @@ first, so ``def f(init): init.zeros_(w)`` is not ``torch.nn.init``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import ast
+from collections.abc import Iterator, Sequence
 
 import libcst as cst
 
@@ -134,6 +135,21 @@ def _blocks(statement: cst.CSTNode) -> list[Sequence[cst.CSTNode]]:
     for handler in getattr(statement, "handlers", ()):
         found.append(_block(handler.body))
     return found
+
+
+def import_statements(body: Sequence[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
+    """The import statements anywhere in a block of CPython's tree, in source order
+    (imports are statements: the blocks of compound statements, defs and classes are all
+    there is to look through). For the gate and the skeleton, which read that tree."""
+    for statement in body:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            yield statement
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(statement, name, None)
+            if isinstance(block, list):
+                yield from import_statements(block)
+        for part in (*getattr(statement, "handlers", ()), *getattr(statement, "cases", ())):
+            yield from import_statements(part.body)
 
 
 def collect_imports(module: cst.Module) -> dict[str, str]:

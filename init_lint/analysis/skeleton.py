@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from init_lint.analysis.names import import_statements
 from init_lint.findings import line_starts
 
 _LAST_LINE_END = re.compile(r"(?:\r\n|\r|\n)\Z")
@@ -115,25 +116,9 @@ def _stub(node: ast.FunctionDef | ast.AsyncFunctionDef, text: str,
         indent = head[:len(head) - len(stripped)]
         if len(indent.encode("utf-8")) != first.col_offset or not indent:
             return None
-    if "import" in text[start:end] and _holds_import(node.body):
+    if "import" in text[start:end] and next(import_statements(node.body), None) is not None:
         return None  # the word alone is common: docstring examples (">>> from x import y")
     return Stub(node, start, end)
-
-
-def _holds_import(body: Sequence[ast.stmt]) -> bool:
-    """An import statement anywhere in the block (imports are statements: the blocks of
-    compound statements, nested defs and classes are all there is to look through)."""
-    for statement in body:
-        if isinstance(statement, (ast.Import, ast.ImportFrom)):
-            return True
-        for name in ("body", "orelse", "finalbody"):
-            block = getattr(statement, name, None)
-            if isinstance(block, list) and _holds_import(block):
-                return True
-        for part in (*getattr(statement, "handlers", ()), *getattr(statement, "cases", ())):
-            if _holds_import(part.body):
-                return True
-    return False
 
 
 class Bodies:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from init_lint.analysis.names import relative_target
+from init_lint.analysis.names import import_statements, relative_target
 from init_lint.knowledge import (
     ACTIVATION_FUNCTIONS,
     ACTIVATION_METHODS,
@@ -257,18 +257,9 @@ def build_index(tree: ast.Module) -> Index:
 
 
 def _imports(index: Index, body: list[ast.stmt]) -> None:
-    """Imports anywhere (statements only: imports are statements)."""
-    for statement in body:
-        if isinstance(statement, (ast.Import, ast.ImportFrom)):
-            _add_import(index, statement)
-        for name in ("body", "orelse", "finalbody"):
-            block = getattr(statement, name, None)
-            if isinstance(block, list):
-                _imports(index, block)
-        for handler in getattr(statement, "handlers", ()):
-            _imports(index, handler.body)
-        for case in getattr(statement, "cases", ()):
-            _imports(index, case.body)
+    """Imports anywhere."""
+    for statement in import_statements(body):
+        _add_import(index, statement)
 
 
 #: Nodes that bind names or attributes (``_bindings``); others are only walked through.
