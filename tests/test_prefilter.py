@@ -54,15 +54,25 @@ def test_there_are_sources_to_compare() -> None:
     assert len(SOURCES) > 50
 
 
+#: The engine's shortcuts, each as the setting that turns it off: the word prefilter, the
+#: gate on CPython's tree (test_gate.py), the skeleton parse (test_skeleton.py).
+SHORTCUTS_OFF: dict[str, tuple[str, object]] = {
+    "prefilter": ("might_have_findings", lambda text, settings: True),
+    "gate": ("USE_GATE", False),
+    "skeleton": ("USE_SKELETON", False),
+}
+
+
+@pytest.mark.parametrize("shortcut", sorted(SHORTCUTS_OFF))
 @pytest.mark.parametrize("selection", sorted(SELECTIONS))
-def test_prefilter_never_changes_the_findings(
-    selection: str, monkeypatch: pytest.MonkeyPatch
+def test_no_shortcut_changes_the_findings(
+    selection: str, shortcut: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = SELECTIONS[selection]
-    filtered = {name: findings_or_error(text, settings) for name, text in SOURCES.items()}
-    monkeypatch.setattr(engine, "might_have_findings", lambda text, settings: True)
+    with_it = {name: findings_or_error(text, settings) for name, text in SOURCES.items()}
+    monkeypatch.setattr(engine, *SHORTCUTS_OFF[shortcut])
     for name, text in SOURCES.items():
-        assert filtered[name] == findings_or_error(text, settings), name
+        assert with_it[name] == findings_or_error(text, settings), name
 
 
 def test_every_rule_example_with_a_finding_passes_its_own_rules_hint() -> None:

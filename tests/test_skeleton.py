@@ -3,7 +3,8 @@ only when the analysis runs it.
 
 It must never change a result: for every rule example and fixture the graph built from the
 skeleton is the graph built from the full parse (layers, how each is used, every init site
-and what it reaches), and the findings and errors are the same with and without it. A file
+and what it reaches), and the findings and errors are the same with and without it (with
+every shortcut of the engine, in test_prefilter.py). A file
 with something to report is analyzed again from a full parse, so findings keep their
 positions and fixes; a body that is never run is never parsed.
 """
@@ -15,7 +16,7 @@ import textwrap
 
 import libcst as cst
 import pytest
-from test_prefilter import SELECTIONS, SOURCES, findings_or_error
+from test_prefilter import SOURCES, findings_or_error
 
 from init_lint import engine
 from init_lint.analysis import ModelGraph, build_graph
@@ -65,17 +66,6 @@ def test_the_graph_of_a_skeleton_is_the_graph_of_the_file() -> None:
         assert summary(built[0]) == summary(full), name
         compared += 1
     assert compared > 100
-
-
-@pytest.mark.parametrize("selection", sorted(SELECTIONS))
-def test_the_skeleton_never_changes_the_findings(
-    selection: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    settings = SELECTIONS[selection]
-    with_skeleton = {name: findings_or_error(text, settings) for name, text in SOURCES.items()}
-    monkeypatch.setattr(engine, "USE_SKELETON", False)
-    for name, text in SOURCES.items():
-        assert with_skeleton[name] == findings_or_error(text, settings), name
 
 
 MODEL = """\
