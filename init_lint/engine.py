@@ -31,6 +31,7 @@ from flake8.defaults import NOQA_INLINE_REGEXP
 
 from init_lint import gate
 from init_lint.analysis import build_graph
+from init_lint.analysis.cstparse import parse_module
 from init_lint.analysis.skeleton import Bodies, NeedsFullParse, SkeletonBodies, build_skeleton
 from init_lint.findings import Finding
 from init_lint.rules import ALL_RULES, Options, Rule
@@ -209,7 +210,7 @@ def parse(text: str, tree: ast.AST | None = None) -> cst.Module:
     tree of ``text``, if the caller has it: see ``cpython_syntax_error``)."""
     cpython_error = cpython_syntax_error(text, tree)
     try:
-        return cst.parse_module(text)
+        return parse_module(text)
     except cst.ParserSyntaxError as exc:
         if cpython_error is not None and cpython_error.msg:
             raise SourceError(cpython_error.msg, cpython_error.lineno) from None
@@ -288,7 +289,7 @@ def analyze_skeleton(text: str, tree: ast.Module, settings: Settings) -> list[Fi
         skeleton = build_skeleton(text, tree)
         if skeleton is None:
             return None
-        module = cst.parse_module(skeleton.text)
+        module = parse_module(skeleton.text)
         findings = analyze_module(module, settings, SkeletonBodies(skeleton, text, module))
     except NeedsFullParse:
         return None

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from init_lint.analysis.cstparse import parse_module
 from init_lint.analysis.names import import_statements
 from init_lint.findings import line_starts
 
@@ -172,7 +173,7 @@ class SkeletonBodies(Bodies):
         # Inside an `if` the body keeps its own indentation (tabs, odd widths): the block
         # is read exactly as the file writes it.
         try:
-            wrapper = cst.parse_module(f"if 1:{self.newline}{stub.text(self.source)}")
+            wrapper = parse_module(f"if 1:{self.newline}{stub.text(self.source)}")
         except Exception as exc:  # noqa: BLE001 - any failure: the full parse decides
             raise NeedsFullParse(f"a body libcst cannot read alone: {exc}") from None
         statement = wrapper.body[0] if len(wrapper.body) == 1 else None
