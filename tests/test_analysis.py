@@ -638,3 +638,37 @@ class Conv(MessagePassing):
         return self.mlp(torch.cat([x_i, x_j], dim=-1))
 """)
     assert pairing(g, "lin1") == {("relu", "layer")}
+
+
+UNCALLED_INIT_OVER_COPIES = """
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.fc(x)
+
+class PreTrained(nn.Module):
+    def _init_weights(self, module):
+        if isinstance(module, nn.Linear) and {test}:
+            nn.init.zeros_(module.weight)
+
+class Model(PreTrained):
+    def __init__(self):
+        super().__init__()
+        self.encoder = Block()
+        self.decoder = Block()
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+"""
+
+
+def test_uncalled_init_function_sees_a_copy_it_tells_apart_by_identity() -> None:
+    # encoder.fc and decoder.fc are copies of one layer (one construction site): a call
+    # on one copy stands for both, unless the function tells them apart with `is`.
+    g = graph_of(HEADER + UNCALLED_INIT_OVER_COPIES.format(test="module is self.decoder.fc"))
+    assert targets(g, "zeros_(module.weight)") == {"fc"}
+    g = graph_of(HEADER + UNCALLED_INIT_OVER_COPIES.format(test="module.out_features == 8"))
+    assert targets(g, "zeros_(module.weight)") == {"fc"}

@@ -373,6 +373,7 @@ class ExpressionMixin(InterpreterBase):
                 eq = self.type_equals(left, right)
                 return eq if eq is None or isinstance(op, cst.Is) else not eq
             if isinstance(left, ModuleObj) and isinstance(right, ModuleObj):
+                self.identity_tests += 1
                 same = left is right
                 return same if isinstance(op, cst.Is) else not same
             return None

@@ -31,6 +31,7 @@ from init_lint.analysis.values import (
     EMPTY_TENSOR,
     NONE,
     UNKNOWN,
+    ActMod,
     BoundMethod,
     Choice,
     ClassInfo,
@@ -42,6 +43,7 @@ from init_lint.analysis.values import (
     LayerMod,
     ListObj,
     ModuleObj,
+    OtherMod,
     Param,
     PassMod,
     QName,
@@ -174,13 +176,30 @@ class Interpreter(BranchMixin, ExpressionMixin, CallMixin, ModuleMixin, Interpre
                 if owner is not None and not (
                         isinstance(root, Instance) and owner in root.cls.mro()):
                     continue
+                target: Value = BoundMethod(root, func) if owner is not None else func
                 self.dispatch += 1
                 try:
-                    for module in self.modules_of(root):
-                        target: Value = BoundMethod(root, func) if owner is not None else func
-                        self.call(target, [module], {}, node)
+                    self.apply_to_modules(target, node, root)
                 finally:
                     self.dispatch -= 1
+
+    def apply_to_modules(self, target: Value, node: cst.FunctionDef, root: ModuleObj) -> None:
+        """Call ``target`` on every module of ``root``, once per distinct layer.
+
+        A model often holds several copies of one construction site (a block class built
+        for the encoder and the decoder, a list comprehension run more than once): they are
+        one layer, keyed by that site, and a call on a copy records what a call on the
+        first recorded, unless the function told the copies apart by identity (``module is
+        self.head``); then every copy is called."""
+        done: set[tuple[object, ...]] = set()
+        for module in self.modules_of(root):
+            signature = _layer_signature(module)
+            if signature is not None and signature in done:
+                continue
+            before = self.identity_tests
+            self.call(target, [module], {}, node)
+            if signature is not None and self.identity_tests == before:
+                done.add(signature)
 
     def finish_normalized(self) -> None:
         """Layers of a model that normalizes, and layers downstream of a submodule we
@@ -536,3 +555,16 @@ class Interpreter(BranchMixin, ExpressionMixin, CallMixin, ModuleMixin, Interpre
             return NONE
         return choice(frame.returns)
 
+
+def _layer_signature(module: Value) -> tuple[object, ...] | None:
+    """What a function handed this module can learn of it but its identity (``None``: a
+    module with state of its own, such as an instance of a class of the file)."""
+    if isinstance(module, LayerMod):
+        return ("layer", module.key, module.kind, module.has_bias)
+    if isinstance(module, OtherMod):
+        return ("other", module.key, module.kind, module.normalizing)
+    if isinstance(module, ActMod):
+        return ("activation", module.act, module.kind)
+    if isinstance(module, PassMod):
+        return ("pass", module.kind)
+    return None

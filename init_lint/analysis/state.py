@@ -57,6 +57,7 @@ class AnalysisState:
         self.loop_depth = 0  # depth of for/while loops (their count may be a parameter)
         self.star_source: tuple[int, object] | None = None  # the list `f(*xs)` expanded
         self.steps = 0
+        self.identity_tests = 0  # `a is b` between two modules (see apply_to_modules)
 
     def tick(self) -> None:
         self.steps += 1
