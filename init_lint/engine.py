@@ -45,17 +45,22 @@ from init_lint.rules import ALL_RULES, Options, Rule
 #: so a new rule or a new init form that these words miss must be added here (the tests
 #: check every rule example and fixture with and without this prefilter).
 RULE_HINTS: dict[str, str] = {
-    # zeros_/zero_/zeros, ones_/ones, constant_, fill_, nn.Parameter(torch.zeros|ones|full)
-    "INI001": r"zero|ones|constant|fill_|Parameter",
+    # zeros_/zero_, ones_, constant_/constant, fill_, nn.Parameter(torch.zeros|ones|full),
+    # PyG's zeros/ones (imported from, or called through, torch_geometric.nn.inits). Whole
+    # names: not torch.zeros(...)/ones_like masks, masked_fill_, RopeParameters,
+    # constant_values, non_zero_..., which fill most model files and are never a site
+    "INI001": r"\bzeros?_\b|\bones_\b|\binits\b|constant_?\b|\bfill_\b|\bParameter\b",
     # xavier_*, kaiming_* (PyG's kaiming_uniform), orthogonal_, PyG's glorot
     "INI002": r"xavier|kaiming|orthogonal|glorot",
     "INI003": r"xavier|kaiming|orthogonal|glorot",
-    # normal_/trunc_normal_ (timm's twins too), uniform_, nn.Parameter(torch.randn|rand)
-    "INI004": r"normal|uniform|Parameter",
+    # normal_/normal/trunc_normal_/xavier_normal (timm's twins too), uniform_,
+    # nn.Parameter(torch.randn|rand): "normal" or "uniform" that ends a name or goes on
+    # with "_"; not normalize, normals, uniformly (tokenizers, image processors)
+    "INI004": r"normal_|normal\b|uniform_|uniform\b|\bParameter\b",
     # Linear/Bilinear/Conv*/ConvTranspose*/Lazy*, nn.Transformer*Layer's inner linears
     "INI005": r"Linear|Bilinear|Conv|Transformer",
     # a zero-mean normal_/trunc_normal_/uniform_ reaching a norm layer's weight
-    "INI006": r"normal|uniform|Parameter",
+    "INI006": r"normal_|normal\b|uniform_|uniform\b|\bParameter\b",
 }
 #: Decide from CPython's tree, before libcst parses, whether any init site can produce a
 #: finding (``gate``). Off only to check that the gate changes no result.

@@ -115,3 +115,26 @@ def test_files_without_the_words_of_any_enabled_rule_are_skipped() -> None:
 def test_a_skipped_file_is_still_checked_for_syntax_errors() -> None:
     with pytest.raises(engine.SourceError):
         analyze_text("def broken(:\n    pass\n", Settings())
+
+
+def test_masks_and_normalizers_are_not_init_words() -> None:
+    # torch.zeros/torch.ones outside nn.Parameter and "normalize" (tokenizers, image
+    # processors) are in most model files; none of them can be an init site.
+    masks = (
+        "import torch\n\n"
+        "def pad_mask(lengths, size):\n"
+        "    mask = torch.zeros(len(lengths), size)\n"
+        "    keep = torch.ones_like(mask)\n"
+        "    return normalize(mask * keep)  # do_normalize, normalization\n"
+    )
+    assert not might_have_findings(masks, Settings())
+    # ...while every spelling an init site needs still counts
+    for text in (
+        "from torch_geometric.nn.inits import zeros\nzeros(self.bias)\n",
+        "from torch_geometric.nn import inits\ninits.ones(self.weight)\n",
+        "from torch.nn import init\ninit.normal(m.weight)\n",  # deprecated, no underscore
+        "from torch.nn.init import normal_ as gauss\ngauss(m.weight)\n",
+        "m.weight.data.zero_()\n",
+        "w = nn.Parameter(torch.ones(8))\n",
+    ):
+        assert might_have_findings(text, Settings()), text
