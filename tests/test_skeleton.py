@@ -263,3 +263,42 @@ def test_identifiers_are_the_names_libcst_sees_outside_annotations() -> None:
                 if isinstance(n, cst.Name)} - {"True", "False", "None"}
     assert set(identifiers(function.body)) == expected
     assert "Anno" not in expected and "Hint" not in expected and "Used" in expected
+
+
+ANNOTATED = """\
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self, width: int = 8, *sizes: "int", scale: (float) = 1.0,
+                 gain: dict[str,  # a comment inside an annotation
+                            float] | None = None, **kw: Unpack[Kw]) -> None:
+        super().__init__()
+        self.fc = nn.Linear(width, width)
+        nn.init.kaiming_uniform_(self.fc.weight, nonlinearity="relu")
+
+    def forward(self, x: torch.Tensor, é: Ünïcode = "ü") -> (
+            torch.Tensor):
+        return torch.relu(self.fc(x))
+
+    async def run(self, x: int) -> \\
+            int:
+        return x
+"""
+
+
+def test_signature_annotations_are_left_out_of_the_skeleton() -> None:
+    skeleton = build_skeleton(ANNOTATED, ast.parse(ANNOTATED))
+    assert skeleton is not None
+    headers = skeleton.text.split("class Net(nn.Module):")[1]
+    for gone in ("int =", '"int"', "dict[str", "comment inside", "Unpack", "-> None",
+                 "torch.Tensor,", "Ünïcode"):
+        assert gone not in headers, gone
+    # kept: defaults; an annotation in parentheses (CPython's position leaves them out,
+    # so cutting it would leave a ")"); a return annotation after a line continuation
+    for kept in ("width = 8", "*sizes,", '= "ü"', "scale: (float) = 1.0", "-> (", "-> \\"):
+        assert kept in headers, kept
+    built = skeleton_graph(ANNOTATED)
+    assert built is not None
+    assert summary(built[0]) == summary(build_graph(cst.parse_module(ANNOTATED)))
