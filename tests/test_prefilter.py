@@ -124,8 +124,8 @@ def test_masks_and_normalizers_are_not_init_words() -> None:
         "import torch\n\n"
         "def pad_mask(lengths, size):\n"
         "    mask = torch.zeros(len(lengths), size)\n"
-        "    keep = torch.ones_like(mask)\n"
-        "    return normalize(mask * keep)  # do_normalize, normalization\n"
+        "    keep = torch.ones_like(mask).masked_fill_(mask > 0, 1.0)\n"
+        "    return normalize(mask * keep)  # do_normalize, normalization, RopeParameters\n"
     )
     assert not might_have_findings(masks, Settings())
     # ...while every spelling an init site needs still counts
