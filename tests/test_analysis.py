@@ -672,3 +672,28 @@ def test_uncalled_init_function_sees_a_copy_it_tells_apart_by_identity() -> None
     assert targets(g, "zeros_(module.weight)") == {"fc"}
     g = graph_of(HEADER + UNCALLED_INIT_OVER_COPIES.format(test="module.out_features == 8"))
     assert targets(g, "zeros_(module.weight)") == {"fc"}
+
+
+def test_a_method_testing_for_strings_is_not_an_init_function() -> None:
+    # ESMFold's infer_pdb(seqs): one parameter and an isinstance test, but on plain
+    # values. Applied to every module as an init function it re-ran the whole inference
+    # once per module (and ran the analysis out of its step budget).
+    g = graph_of(HEADER + """
+class Folding(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return torch.relu(self.fc(x))
+
+    def infer(self, seqs):
+        if isinstance(seqs, (str, list)):
+            nn.init.zeros_(self.fc.weight)
+
+    def init_weights(self, m):
+        if isinstance(m, (nn.Linear, str)):
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+""")
+    assert not [s for s in g.init_sites if s.function == "zeros_"]
+    assert targets(g, "kaiming_normal_(m.weight") == {"fc"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import libcst as cst
@@ -175,19 +175,37 @@ def _conv_dims(kind: str) -> int:
 _DISPATCH_WORDS = ("isinstance", "type", "__class__")
 
 
+#: Builtin types: ``isinstance(x, str)`` tells plain values apart, never modules.
+_PLAIN_TYPES = frozenset({"str", "bytes", "int", "float", "complex", "bool", "list", "tuple",
+                          "dict", "set", "frozenset"})
+
+
 def _dispatches_on(body: cst.BaseSuite, param: str) -> bool:
     """Does a function's body test ``isinstance(param, ...)``/``type(param)`` or its class
-    name?"""
+    name? (Not ``isinstance(param, str)``: a function that takes a string or a list, such
+    as ESMFold's ``infer_pdb(seqs)``, is no init function a framework applies to modules.)"""
     for child in descendants(body):
         if isinstance(child, cst.Call) and isinstance(child.func, cst.Name) and (
                 child.func.value in ("isinstance", "type")) and child.args:
             first = child.args[0].value
-            if isinstance(first, cst.Name) and first.value == param:
+            if isinstance(first, cst.Name) and first.value == param and not (
+                    child.func.value == "isinstance" and _plain_types(child.args[1:])):
                 return True
         if isinstance(child, cst.Attribute) and child.attr.value == "__class__" and isinstance(
                 child.value, cst.Name) and child.value.value == param:
             return True
     return False
+
+
+def _plain_types(args: Sequence[cst.Arg]) -> bool:
+    """``isinstance``'s second argument names only builtin types (``str``, ``(list,
+    tuple)``)."""
+    if len(args) != 1:
+        return False
+    value = args[0].value
+    names = [e.value for e in value.elements] if isinstance(value, cst.Tuple) else [value]
+    return bool(names) and all(isinstance(n, cst.Name) and n.value in _PLAIN_TYPES
+                               for n in names)
 
 
 _BUILTINS = frozenset({"range", "len", "isinstance", "type", "super", "zip", "enumerate", "list",
