@@ -69,14 +69,15 @@ def build_skeleton(text: str, tree: ast.Module) -> Skeleton | None:
     ``input_ids: torch.LongTensor | None = None``) they are a fifth of what is left."""
     starts = line_starts(text)
     functions: list[Stub | None] = []
+    edits: list[tuple[int, int, str | None]] = []  # None: a body, else its replacement
     for node in _functions(tree.body):
-        functions.append(_stub(node, text, starts))
-    stubs = [s for s in functions if s is not None]
-    if not stubs:
-        return None
-    edits: list[tuple[int, int, str | None]] = [(s.start, s.end, None) for s in stubs]
-    for node in _functions(tree.body):
+        stub = _stub(node, text, starts)
+        functions.append(stub)
+        if stub is not None:
+            edits.append((stub.start, stub.end, None))
         edits.extend((start, end, "") for start, end in _annotations(node, text, starts))
+    if all(stub is None for stub in functions):
+        return None
     pieces: list[str] = []
     position = 0
     for start, end, replacement in sorted(edits):
