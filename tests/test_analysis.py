@@ -596,6 +596,22 @@ class Scores(nn.Module):
     assert "v" not in {layer.name for layer in g.layers.values()}
 
 
+def test_a_shape_given_as_a_list_or_tuple_is_the_shape() -> None:
+    g = graph_of(HEADER + """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.W = nn.Parameter(torch.randn([32, 64]))
+        self.V = nn.Parameter(torch.randn((16, 64)))
+
+    def forward(self, x):
+        return F.linear(x @ self.W, self.V)
+""")
+    w = g.layers[layer_key(g, "W")]
+    assert (w.shape, w.fan_in, w.fan_out) == ((32, 64), 32, 64)  # not a 1-D vector
+    assert g.layers[layer_key(g, "V")].shape == (16, 64)
+
+
 def test_named_children_and_fstring_keys_have_their_names() -> None:
     g = graph_of(HEADER + """
 def build(n=2):

@@ -203,8 +203,8 @@ class CallMixin(InterpreterBase):
             return EMPTY_TENSOR
         if name in TENSOR_FACTORIES:
             shape = tuple(literal_int(a) for a in args if not isinstance(a, (TupleV,)))
-            if len(args) == 1 and isinstance(args[0], (TupleV, Const)) and not isinstance(
-                    const_int(args[0]), int):
+            if len(args) == 1 and isinstance(args[0], (TupleV, ListObj, Const)) and not (
+                    isinstance(const_int(args[0]), int)):  # torch.zeros((a, b)), ([a, b])
                 items = self.iterate(args[0]) or []
                 shape = tuple(literal_int(a) for a in items)
             if name == "torch.full":
