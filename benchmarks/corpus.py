@@ -144,20 +144,21 @@ def check_tree(tree: Path, files: list[Path], findings: list[dict[str, object]])
 
 
 def gate_check(files: list[Path]) -> Tally:
-    """Check every file again without the gate (``init_lint.gate``) and without the
-    skeleton parse (``init_lint.analysis.skeleton``): the findings and errors must be the
-    same, or a shortcut hid something."""
+    """Check every file again without the gate (``init_lint.gate``), without the
+    skeleton parse (``init_lint.analysis.skeleton``) and running every ``forward`` (see
+    ``ModelGraph``): the findings and errors must be the same, or a shortcut hid
+    something."""
     from init_lint import engine
 
     tally = Tally()
     settings = engine.Settings()
     for path in files:
         gated = engine.check_path(path, settings)
-        engine.USE_GATE = engine.USE_SKELETON = False
+        engine.USE_GATE = engine.USE_SKELETON = engine.DEFER_FORWARD = False
         try:
             full = engine.check_path(path, settings)
         finally:
-            engine.USE_GATE = engine.USE_SKELETON = True
+            engine.USE_GATE = engine.USE_SKELETON = engine.DEFER_FORWARD = True
         if gated != full:
             tally.gate_differs.append(f"{path}: with the shortcuts {gated}, without {full}")
     return tally
@@ -209,8 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fix", action="store_true", help="also fix a scratch copy, twice")
     parser.add_argument("--json", type=Path, default=None, help="write every finding here")
     parser.add_argument("--gate-check", action="store_true",
-                        help="also check every file without the gate and the skeleton "
-                             "parse: same results?")
+                        help="also check every file without the gate, the skeleton parse "
+                             "and the deferred forward: same results?")
     args = parser.parse_args(argv)
 
     root = cache_root()
@@ -243,8 +244,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{len(total.not_compiling)} fixed files not compiling, "
               f"{len(total.not_idempotent)} changed again by a second fix")
     if args.gate_check:
-        print(f"gate and skeleton: {len(total.gate_differs)} files with other results "
-              "without them")
+        print(f"gate, skeleton, deferred forward: {len(total.gate_differs)} files with "
+              "other results without them")
     print(f"peak memory: {peak_memory_mb():.0f} MB")
     for crash in (total.crashes + total.not_compiling + total.not_idempotent
                   + total.gate_differs):

@@ -30,7 +30,7 @@ import libcst as cst
 from flake8.defaults import NOQA_INLINE_REGEXP
 
 from init_lint import gate
-from init_lint.analysis import build_graph
+from init_lint.analysis import NeedsForward, build_graph
 from init_lint.analysis.cstparse import parse_module
 from init_lint.analysis.skeleton import Bodies, NeedsFullParse, SkeletonBodies, build_skeleton
 from init_lint.findings import Finding
@@ -78,6 +78,9 @@ USE_GATE = True
 #: Parse a kept file as a skeleton, its function bodies only when the analysis runs them
 #: (``analysis.skeleton``). Off only to check that the skeleton changes no result.
 USE_SKELETON = True
+#: Run the models' ``forward`` only when a rule asks how a layer pairs (``ModelGraph``).
+#: Off only to check that leaving it for later changes no result.
+DEFER_FORWARD = True
 _NOQA = NOQA_INLINE_REGEXP  # flake8's own: the CLI silences exactly what flake8 does
 
 #: ``a and b and ...`` with more operands than this is refused before libcst sees it (its
@@ -245,14 +248,18 @@ def analyze_module(module: cst.Module, settings: Settings,
     if not rules:
         return []
     try:
-        graph = build_graph(module, bodies)
+        graph = build_graph(module, bodies, defer_forward=DEFER_FORWARD)
     except RecursionError:
         raise SourceError("nested too deeply to analyze") from None
     # Fixes repair only what an enabled rule flags: the rules learn which ones are.
     options = settings.options.enabling(rule.code for rule in rules)
-    findings: list[Finding] = []
-    for rule in rules:
-        findings.extend(rule.check(graph, options))
+    try:
+        findings = [found for rule in rules for found in rule.check(graph, options)]
+    except NeedsForward:
+        # A rule asked how a layer pairs: run forward, then every rule again from the
+        # start (what it found so far was found without forward's facts).
+        graph.run_forward()
+        findings = [found for rule in rules for found in rule.check(graph, options)]
     return sorted(findings, key=Finding.sort_key)
 
 

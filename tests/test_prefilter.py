@@ -55,11 +55,13 @@ def test_there_are_sources_to_compare() -> None:
 
 
 #: The engine's shortcuts, each as the setting that turns it off: the word prefilter, the
-#: gate on CPython's tree (test_gate.py), the skeleton parse (test_skeleton.py).
+#: gate on CPython's tree (test_gate.py), the skeleton parse (test_skeleton.py), forward
+#: run only when a rule asks (test_deferred_forward.py).
 SHORTCUTS_OFF: dict[str, tuple[str, object]] = {
     "prefilter": ("might_have_findings", lambda text, settings: True),
     "gate": ("USE_GATE", False),
     "skeleton": ("USE_SKELETON", False),
+    "deferred forward": ("DEFER_FORWARD", False),
 }
 
 

@@ -7,7 +7,7 @@ initializing operation with the layers it reaches. See DESIGN.md, "The model of 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
@@ -309,9 +309,20 @@ class SourceFacts:
         return code[line_start:line_start + span[0].col]
 
 
+class NeedsForward(Exception):
+    """A rule asked how a layer's output is used, and the models' ``forward`` has not run
+    yet (``ModelGraph.pending_forward``): run it, then run the rules again."""
+
+
 @dataclass
 class ModelGraph:
-    """The facts of one file."""
+    """The facts of one file.
+
+    The facts ``forward`` gives (``uses``, ``normalized``) can be left for later: most init
+    sites are judged without them (a norm's weight, a config-driven std), and running
+    every model's ``forward`` is most of the analysis of a large file. Then
+    ``pending_forward`` runs it, and reading them first raises ``NeedsForward``.
+    """
 
     source: SourceFacts | None = None
     layers: dict[int, Layer] = field(default_factory=dict)
@@ -323,8 +334,37 @@ class ModelGraph:
     apply_runs: dict[int, list[ApplyRun]] = field(default_factory=dict, repr=False)
     # Fixes computed once per site for every finding there (see ``rules.apply_fix``).
     fix_cache: dict[tuple[int, str], object] = field(default_factory=dict, repr=False)
+    # Runs the models' forward when it was left for later (``analysis.build_graph``).
+    pending_forward: Callable[[], None] | None = field(default=None, repr=False)
+    # Until then: raw parameters that ``forward`` may make layers (``x @ W``).
+    raw_pending: frozenset[int] = field(default=frozenset(), repr=False)
+
+    def require_forward(self) -> None:
+        """Raise ``NeedsForward`` unless the facts of ``forward`` are in."""
+        if self.pending_forward is not None:
+            raise NeedsForward
+
+    def require_layers_of(self, site: InitSite) -> None:
+        """Raise ``NeedsForward`` if the site reaches a raw parameter whose being a layer's
+        weight (and its fans) only ``forward`` tells: ask before reading its layers."""
+        if self.pending_forward is not None and not self.raw_pending.isdisjoint(site.weight_of):
+            raise NeedsForward
+
+    def run_forward(self) -> None:
+        """Complete the graph with what ``forward`` tells (nothing to do if it ran)."""
+        pending, self.pending_forward = self.pending_forward, None
+        self.raw_pending = frozenset()
+        if pending is not None:
+            self.fix_cache.clear()
+            pending()
+
+    def weight_layers(self, site: InitSite) -> list[Layer]:
+        """The layers (norms included) whose weight the site reaches, by key."""
+        self.require_layers_of(site)
+        return [self.layers[k] for k in sorted(site.weight_of) if k in self.layers]
 
     def uses_of(self, key: int) -> set[Use]:
+        self.require_forward()
         return self.uses.get(key, set())
 
     def explicitly_initialized(self, key: int) -> bool:

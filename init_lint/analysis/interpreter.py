@@ -12,6 +12,9 @@ Everything it learns goes into the ``ModelGraph`` through the flow/layers/inits 
 
 from __future__ import annotations
 
+import functools
+import re
+
 import libcst as cst
 
 from init_lint.analysis.base import (
@@ -45,6 +48,7 @@ from init_lint.analysis.values import (
     ModuleObj,
     OtherMod,
     Param,
+    Partial,
     PassMod,
     QName,
     SeqMod,
@@ -57,6 +61,67 @@ from init_lint.analysis.values import (
     soften,
 )
 from init_lint.analysis.walk import descendants
+from init_lint.knowledge import (
+    INITIALIZER_FUNCTIONS,
+    INITIALIZERS,
+    TENSOR_INIT_METHODS,
+    ZERO_MODULE_FUNCTIONS,
+)
+
+#: Names an init call is spelled with wherever it is imported from (``forward_may_init``).
+_INIT_WORDS = frozenset(
+    {name.rsplit(".", 1)[1] for name in INITIALIZER_FUNCTIONS if name.endswith("_")}
+    | set(TENSOR_INIT_METHODS) | {"Parameter", "zero_module", "init."})
+#: ``init.normal`` and the other deprecated names (only after ``init.``: ``"constant"``
+#: padding modes are common).
+_DEPRECATED = "|".join(sorted(name for name in INITIALIZERS if not name.endswith("_")))
+#: Modules that hold initializers (``from torch_geometric.nn import inits``: ``inits.zeros``).
+_INIT_MODULES = frozenset(name.rsplit(".", 1)[0] for name in INITIALIZER_FUNCTIONS)
+
+
+def _is_initializer(qualified: str) -> bool:
+    return (qualified in INITIALIZER_FUNCTIONS or qualified in ZERO_MODULE_FUNCTIONS
+            or qualified in _INIT_MODULES or qualified.endswith(".Parameter"))
+
+
+def _methods(cls: ClassInfo) -> list[cst.FunctionDef]:
+    """What building an object of ``cls`` (or running its methods) may run."""
+    return [node for c in cls.mro() for node in c.methods.values()]
+
+
+#: Values that may be (or hold) something to call.
+_CALLABLE_VALUES = (QName, Partial, FuncRef, BoundMethod, ClassRef, Choice)
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+@functools.lru_cache(maxsize=64)
+def _init_pattern(words: frozenset[str]) -> re.Pattern[str]:
+    """The names an init call can be spelled with: every initializer's own name, the
+    in-place methods, ``Parameter``, ``init.<deprecated name>``, and ``words``."""
+    names = "|".join(sorted(re.escape(word) for word in _INIT_WORDS | words if word != "init."))
+    return re.compile(rf"(?<!\w)(?:{names}|init\.(?:{_DEPRECATED}))(?!\w)")
+
+
+def _functions_in(value: Value) -> list[cst.FunctionDef | cst.Lambda]:
+    """The functions a value held in an attribute may run when called."""
+    found: list[cst.FunctionDef | cst.Lambda] = []
+    for opt in options(value):
+        if isinstance(opt, BoundMethod):
+            opt = opt.func
+        if isinstance(opt, Partial):
+            found.extend(_functions_in(opt.func))
+        elif isinstance(opt, FuncRef):
+            found.append(opt.node)
+        elif isinstance(opt, ClassRef):
+            found.extend(_methods(opt.cls))
+    return found
+
+
+def _holds_initializer(value: Value) -> bool:
+    if isinstance(value, QName):
+        return _is_initializer(value.name)
+    return isinstance(value, Partial) and any(_holds_initializer(opt)
+                                              for opt in options(value.func))
 
 
 class Interpreter(BranchMixin, ExpressionMixin, CallMixin, ModuleMixin, InterpreterBase):
@@ -64,20 +129,44 @@ class Interpreter(BranchMixin, ExpressionMixin, CallMixin, ModuleMixin, Interpre
 
     # --- entry point ----------------------------------------------------------------
 
-    def run(self) -> None:
+    def run(self, defer_forward: bool = False) -> None:
+        """Run the file. ``defer_forward``: leave the models' ``forward`` to
+        ``graph.pending_forward`` when no init site needs it yet (see ``ModelGraph``)."""
         frame = Frame(self.globals, None, None, None)
         self.frames.append(frame)
         try:
             self.exec_block(self.module.body, frame)
-            self.run_roots()
+            roots = self.build_roots()
+            self.apply_uncalled_init_functions(roots)
+            if defer_forward and not self.forward_may_init():
+                self.graph.pending_forward = lambda: self.run_deferred_forward(roots)
+                self.graph.raw_pending = frozenset(
+                    key for key, record in self.records.items()
+                    if record.is_raw and not record.is_other and (
+                        record.shape is None or len(record.shape) >= 2))
+            else:
+                self.run_forwards(roots)
         except (BudgetExceeded, RecursionError):
-            self.graph.incomplete = True
-            self.graph.uses.clear()
+            self.give_up()
         self.finish_layers()
         self.finish_normalized()
 
-    def run_roots(self) -> None:
-        """Run ``forward`` of every top-level model; apply uncalled init functions."""
+    def run_deferred_forward(self, roots: list[ModuleObj]) -> None:
+        try:
+            self.run_forwards(roots)
+        except (BudgetExceeded, RecursionError):
+            self.give_up()
+        self.graph.layers.clear()  # raw weights and fans that forward learned
+        self.finish_layers()
+        self.finish_normalized()
+
+    def give_up(self) -> None:
+        self.graph.incomplete = True
+        self.graph.uses.clear()
+
+    def build_roots(self) -> list[ModuleObj]:
+        """The top-level models: module-level model values, and every module class that no
+        other class uses (instantiated with its defaults)."""
         used_by_others = self.classes_used_by_other_classes()
         roots: list[ModuleObj] = []
         for value in list(self.globals.values()):
@@ -92,6 +181,10 @@ class Interpreter(BranchMixin, ExpressionMixin, CallMixin, ModuleMixin, Interpre
                 continue
             instance = self.instantiate(cls, [], {})
             roots.append(instance)
+        return roots
+
+    def run_forwards(self, roots: list[ModuleObj]) -> None:
+        """Run ``forward`` of every top-level model, then of every module no model ran."""
         for root in roots:
             if isinstance(root, Instance) and id(root) in self.forward_ran:
                 continue
@@ -101,7 +194,81 @@ class Interpreter(BranchMixin, ExpressionMixin, CallMixin, ModuleMixin, Interpre
         for instance in list(self.instances):
             if id(instance) not in self.forward_ran and instance.cls.find_method("forward"):
                 self.run_forward(instance)
-        self.apply_uncalled_init_functions(roots)
+
+    def forward_may_init(self) -> bool:
+        """Could running ``forward`` add init sites, or reach more with those there?
+
+        Only if it can run a function that has not run yet and names an initializer (a
+        lazy init). What ``forward`` can run is found by name: the methods of every class
+        with an instance, the functions and classes held in attributes, and whatever
+        function or class the code of one of those names, on and on. Otherwise the sites
+        are final and ``forward`` only tells how layers pair and which raw parameters are
+        weights, which a rule asks for first (``ModelGraph.require_forward``).
+        """
+        functions = {name: value.node for name, value in self.globals.items()
+                     if isinstance(value, FuncRef) and isinstance(value.node, cst.FunctionDef)}
+        every: list[cst.FunctionDef | cst.Lambda] = list(functions.values())
+        for cls in self.classes:
+            every.extend(cls.methods.values())
+        held, bound = self.held_values()
+        callables = [node for value in held for node in _functions_in(value)]
+        every.extend(callables)  # closures and lambdas too (``self.init = lambda w: ...``)
+        words = _INIT_WORDS | bound
+        pattern = _init_pattern(frozenset(bound))
+        texts: dict[int, str] = {}
+
+        def text(node: cst.FunctionDef | cst.Lambda) -> str:
+            found = texts.get(id(node))
+            if found is None:
+                found = texts[id(node)] = self.bodies.text(node, self.module)
+            return found
+
+        # Plain substring tests first: ``re`` tries an alternation at every position.
+        initing = {id(node) for node in every
+                   if id(node) not in self.called and any(word in text(node) for word in words)
+                   and pattern.search(text(node))}
+        if not initing:
+            return False
+        classes = {id(instance.cls): instance.cls for instance in self.instances}
+        pending = [node for cls in classes.values() for node in _methods(cls)] + callables
+        bases: dict[str, list[cst.FunctionDef | cst.Lambda]] = {}
+        for cls in self.classes:
+            bases.setdefault(cls.name, []).extend(_methods(cls))
+        seen: set[int] = set()
+        named: set[str] = set()
+        while pending:
+            node = pending.pop()
+            if id(node) in seen or id(node) in self.called:
+                continue
+            if id(node) in initing:
+                return True
+            seen.add(id(node))
+            for name in set(_IDENTIFIER.findall(text(node))) - named:
+                named.add(name)
+                pending.extend(bases.get(name, ()))
+                if name in functions:
+                    pending.append(functions[name])
+        return False
+
+    def held_values(self) -> tuple[list[Value], set[str]]:
+        """Callables held in attributes and class bodies (``forward`` may call them), and
+        the names the file binds an initializer to (an import alias, a global, an
+        attribute: ``self.init_fn = nn.init.normal_``)."""
+        held: list[Value] = []
+        words = {local for local, qualified in self.aliases.items()
+                 if _is_initializer(qualified)}
+        scopes = [instance.attrs.items() for instance in self.instances]
+        scopes.extend(cls.env.items() for cls in self.classes)
+        scopes.append(self.globals.items())
+        for index, items in enumerate(scopes):
+            for name, value in items:
+                if not isinstance(value, _CALLABLE_VALUES):
+                    continue
+                if any(_holds_initializer(opt) for opt in options(value)):
+                    words.add(name)
+                elif index < len(scopes) - 1:  # globals: reached by their name
+                    held.append(value)
+        return held, words
 
     def classes_used_by_other_classes(self) -> set[str]:
         names = frozenset(c.name for c in self.classes)
@@ -164,7 +331,10 @@ class Interpreter(BranchMixin, ExpressionMixin, CallMixin, ModuleMixin, Interpre
                 candidates.append((FuncRef(method, None, cls), cls))
         for func, owner in candidates:
             node = func.node
-            if id(node) in self.called or not isinstance(node, cst.FunctionDef):
+            # Not a forward: it runs after these (forward never calls what a framework
+            # applies to every module), and it runs anyway for every model built.
+            if id(node) in self.called or not isinstance(node, cst.FunctionDef) or (
+                    owner is not None and node.name.value == "forward"):
                 continue
             params = [p.name.value for p in node.params.params]
             if owner is not None:

@@ -188,6 +188,11 @@ class Bodies:
         body's text has none of them): no need to read it to know it does not."""
         return True
 
+    def text(self, node: cst.FunctionDef | cst.Lambda, module: cst.Module) -> str:
+        """The code of ``node``'s body (a left-out body's as the file writes it, without
+        parsing it)."""
+        return module.code_for_node(node.body)
+
 
 class SkeletonBodies(Bodies):
     """Bodies of a skeleton's functions, parsed from the file's text when first asked."""
@@ -237,6 +242,10 @@ class SkeletonBodies(Bodies):
             return True
         text = stub.text(self.source)
         return any(word in text for word in words)
+
+    def text(self, node: cst.FunctionDef | cst.Lambda, module: cst.Module) -> str:
+        stub = self.stubs.get(id(node))
+        return super().text(node, module) if stub is None else stub.text(self.source)
 
     def stub_names(self, node: cst.FunctionDef, wanted: frozenset[str]) -> frozenset[str]:
         stub = self.stubs.get(id(node))

@@ -237,7 +237,7 @@ def _apply_fix(graph: ModelGraph, site: InitSite, options: Options) -> Fix | str
             and not params.posonly_params and not params.kwonly_params
             and not isinstance(params.star_arg, cst.Param) and params.star_kwarg is None):
         return None
-    layers = [graph.layers[k] for k in sorted(site.weight_of) if k in graph.layers]
+    layers = graph.weight_layers(site)
     if len(layers) < 2 or any(layer.is_raw for layer in layers):
         return None
     fn = function.name.value

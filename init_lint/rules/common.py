@@ -28,9 +28,12 @@ def scheme_of(site: InitSite) -> Scheme:
 
 
 def reached_layers(graph: ModelGraph, site: InitSite, *, norms: bool = False) -> list[Layer]:
-    """The layers whose weight the site reaches (parametric ones, or norms)."""
-    layers = [graph.layers[k] for k in sorted(site.weight_of) if k in graph.layers]
-    return [layer for layer in layers if layer.is_norm == norms]
+    """The layers whose weight the site reaches (parametric ones, or norms). A raw weight
+    is never a norm's: the norms are known before ``forward`` has run."""
+    if norms:
+        return [layer for k in sorted(site.weight_of)
+                if (layer := graph.layers.get(k)) is not None and layer.is_norm]
+    return [layer for layer in graph.weight_layers(site) if not layer.is_norm]
 
 
 def paired_activation(graph: ModelGraph, key: int) -> Act | None:
@@ -57,6 +60,7 @@ def is_hidden(graph: ModelGraph, key: int) -> bool:
 
 
 def is_normalized(graph: ModelGraph, key: int) -> bool:
+    graph.require_forward()
     return key in graph.normalized or any(use.normed for use in graph.uses_of(key))
 
 

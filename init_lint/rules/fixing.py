@@ -251,7 +251,7 @@ def replacement_fix(graph: ModelGraph, site: InitSite, act: Act | None) -> Fix |
     if facts is None or act is None or site.slice or site.other or site.unknown or (
             not act.param_known):
         return None
-    layers = [graph.layers[k] for k in sorted(site.weight_of) if k in graph.layers]
+    layers = graph.weight_layers(site)
     if not layers or any(layer.is_norm for layer in layers) or len(layers) != len(
             site.weight_of):
         return None
@@ -400,7 +400,7 @@ def unfixable_reason(graph: ModelGraph, site: InitSite) -> str:
         return "it initializes a slice of a tensor"
     if site.other or site.unknown:
         return "it also reaches tensors that are not the weights of known layers"
-    layers = [graph.layers[k] for k in sorted(site.weight_of) if k in graph.layers]
+    layers = graph.weight_layers(site)
     norms = [layer for layer in layers if layer.is_norm]
     if norms and len(norms) != len(layers):
         return (f"it reaches normalization layers too ({norms[0].name}: their weight "
@@ -421,7 +421,7 @@ def ones_fix(graph: ModelGraph, site: InitSite) -> Fix | None:
     facts = graph.source
     if facts is None or site.form == "parameter" or site.other or site.unknown:
         return None
-    layers = [graph.layers[k] for k in site.weight_of if k in graph.layers]
+    layers = graph.weight_layers(site)
     if not layers or not all(layer.is_norm for layer in layers):
         return None
     writer = FixWriter(facts, site)

@@ -170,11 +170,11 @@ class Bilinear(nn.Module):
         for site in graph.init_sites:
             if scheme_of(site) is not Scheme.RANDOM or site.slice:
                 continue
-            layers = reached_layers(graph, site)
-            if not layers:
-                continue
             std, unscaled = random_std(site)
             if std is None:
+                continue  # (before the layers: a raw weight's may wait for forward)
+            layers = reached_layers(graph, site)
+            if not layers:
                 continue
             if unscaled and any(feeds_unknown(graph, layer.key) for layer in layers):
                 continue  # random features, logits for sampling: the std may be the point

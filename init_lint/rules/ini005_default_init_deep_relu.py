@@ -67,6 +67,7 @@ model = nn.Sequential(
     )
 
     def check(self, graph: ModelGraph, options: Options) -> Iterator[Finding]:
+        graph.require_forward()
         chains: list[tuple[int, ...]] = []
         for uses in graph.uses.values():
             for use in uses:

@@ -174,7 +174,7 @@ def split_fix(graph: ModelGraph, site: InitSite, options: Options) -> Fix | str 
         return None
     var = match.group(1)
     tensor = site.tensor_text.removesuffix(".data")
-    layers = [graph.layers[k] for k in sorted(site.weight_of) if k in graph.layers]
+    layers = graph.weight_layers(site)
     if len(layers) < 2 or any(layer.is_raw for layer in layers):
         return None
     # Tensors of modules we do not judge (embeddings, a backbone we cannot see): they must
