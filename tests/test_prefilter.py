@@ -117,6 +117,19 @@ def test_files_without_the_words_of_any_enabled_rule_are_skipped() -> None:
 def test_a_skipped_file_is_still_checked_for_syntax_errors() -> None:
     with pytest.raises(engine.SourceError):
         analyze_text("def broken(:\n    pass\n", Settings())
+    with pytest.raises(engine.SourceError, match="too many nested parentheses"):
+        analyze_text("x = " + "(" * 300 + ")" * 300 + "\n", Settings())
+    with pytest.raises(engine.SourceError, match="nested too deeply"):
+        analyze_text("x = " + "-" * 5000 + "1\n", Settings())
+
+
+def test_a_skipped_file_fails_only_where_cpython_cannot_read_it() -> None:
+    # CPython's symbol table (the quick check of skipped files) also refuses what only
+    # compiling refuses; those files are read as any other (ast.parse accepts them).
+    for text in ("def f(x, x):\n    return x\n", "nonlocal x\n"):
+        assert not engine.cpython_accepts(text)
+        assert analyze_text(text, Settings()) == []
+    assert engine.cpython_accepts("x = 1\n")
 
 
 def test_masks_and_normalizers_are_not_init_words() -> None:
