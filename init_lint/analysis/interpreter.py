@@ -1,11 +1,13 @@
 """The abstract interpreter: runs a model file's code over abstract values, once.
 
 It executes the module body, instantiates classes (running ``__init__`` with the
-arguments given, or their defaults for top-level models), runs each model's ``forward``
-with abstract tensors, and follows calls within the file (methods, module-level helpers,
-``.apply(fn)``, ``functools.partial``). Loops over known lists (``modules()``, a
-``ModuleList``, ``range(4)``) are unrolled, so ``isinstance`` dispatch and index
-arithmetic evaluate exactly; unknown conditions run both branches and join.
+arguments given, or their defaults for top-level models), applies the init functions a
+framework would apply, runs each model's ``forward`` with abstract tensors (or leaves it
+until a rule asks: ``ModelGraph.pending_forward``), and follows calls within the file
+(methods, module-level helpers, ``.apply(fn)``, ``functools.partial``). Loops over known
+lists (``modules()``, a ``ModuleList``, ``range(4)``) are unrolled, so ``isinstance``
+dispatch and index arithmetic evaluate exactly; unknown conditions run both branches and
+join.
 
 Everything it learns goes into the ``ModelGraph`` through the flow/layers/inits mixins.
 """

@@ -172,7 +172,7 @@ class Bilinear(nn.Module):
                 continue
             std, unscaled = random_std(site)
             if std is None:
-                continue  # (before the layers: a raw weight's may wait for forward)
+                continue  # asked first: a raw weight's layers may need forward run
             layers = reached_layers(graph, site)
             if not layers:
                 continue
