@@ -195,10 +195,7 @@ def cpython_syntax_error(text: str, tree: ast.AST | None = None) -> SyntaxError 
         if not isinstance(parsed, ast.AST):
             return parsed
         tree = parsed
-    # Each operand but the first follows an ``and``/``or`` keyword, and each keyword
-    # contains one of these substrings: below the bound, no chain can be too long (the
-    # count costs ~1% of the parse; no file of the corpus comes near the bound).
-    if text.count("and") + text.count("or") >= MAX_BOOLEAN_OPERANDS:
+    if _may_chain_too_long(text):
         for node in ast.walk(tree):
             if isinstance(node, ast.BoolOp) and len(node.values) > MAX_BOOLEAN_OPERANDS:
                 raise SourceError(
@@ -207,13 +204,20 @@ def cpython_syntax_error(text: str, tree: ast.AST | None = None) -> SyntaxError 
     return None
 
 
+def _may_chain_too_long(text: str) -> bool:
+    """Each operand of ``a and b ...`` but the first follows an ``and``/``or`` keyword, and
+    each keyword contains one of these substrings: below the bound no chain can be too long
+    (the count costs ~1% of the parse; no file of the corpus comes near the bound)."""
+    return text.count("and") + text.count("or") >= MAX_BOOLEAN_OPERANDS
+
+
 def cpython_accepts(text: str) -> bool:
     """True when ``cpython_syntax_error(text)`` would find nothing: CPython reads it and
     no guard refuses it. Asked of files the word filter skips, which need nothing more:
     CPython's symbol table answers from the parser's own tree, without the Python objects
     ``ast.parse`` builds of it (0.6x its time). It is stricter than ``ast.parse``
     (``def f(x, x)``), so False only means: ask ``cpython_syntax_error``."""
-    if text.count("and") + text.count("or") >= MAX_BOOLEAN_OPERANDS:
+    if _may_chain_too_long(text):
         return False  # the guard's walk needs the tree
     try:
         with warnings.catch_warnings():

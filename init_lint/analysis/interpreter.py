@@ -73,7 +73,7 @@ from init_lint.knowledge import (
 #: Names an init call is spelled with wherever it is imported from (``forward_may_init``).
 _INIT_WORDS = frozenset(
     {name.rsplit(".", 1)[1] for name in INITIALIZER_FUNCTIONS if name.endswith("_")}
-    | set(TENSOR_INIT_METHODS) | {"Parameter", "zero_module", "init."})
+    | set(TENSOR_INIT_METHODS) | {"Parameter", "zero_module"})
 #: ``init.normal`` and the other deprecated names (only after ``init.``: ``"constant"``
 #: padding modes are common).
 _DEPRECATED = "|".join(sorted(name for name in INITIALIZERS if not name.endswith("_")))
@@ -100,7 +100,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 def _init_pattern(words: frozenset[str]) -> re.Pattern[str]:
     """The names an init call can be spelled with: every initializer's own name, the
     in-place methods, ``Parameter``, ``init.<deprecated name>``, and ``words``."""
-    names = "|".join(sorted(re.escape(word) for word in _INIT_WORDS | words if word != "init."))
+    names = "|".join(sorted(re.escape(word) for word in _INIT_WORDS | words))
     return re.compile(rf"(?<!\w)(?:{names}|init\.(?:{_DEPRECATED}))(?!\w)")
 
 
@@ -215,7 +215,7 @@ class Interpreter(BranchMixin, ExpressionMixin, CallMixin, ModuleMixin, Interpre
         held, bound = self.held_values()
         callables = [node for value in held for node in _functions_in(value)]
         every.extend(callables)  # closures and lambdas too (``self.init = lambda w: ...``)
-        words = _INIT_WORDS | bound
+        words = _INIT_WORDS | bound | {"init."}  # substrings of every match of the pattern
         pattern = _init_pattern(frozenset(bound))
         texts: dict[int, str] = {}
 
